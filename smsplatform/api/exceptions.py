@@ -1,0 +1,37 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    """409: the object is not in a state that allows this action."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This action is not allowed in the current state."
+    default_code = "invalid_state"
+
+
+class PaymentRequired(exceptions.APIException):
+    status_code = status.HTTP_402_PAYMENT_REQUIRED
+    default_detail = "Your credits do not cover this action."
+    default_code = "insufficient_credits"
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus a machine ``code`` beside every ``detail`` (api.md), and Django validation errors
+    raised by services rendered as 400 instead of 500."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
+        detail = response.data["detail"]
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        response.data["code"] = code
+    if isinstance(exc, exceptions.Throttled):
+        response.data["code"] = "rate_limited"
+    return Response(response.data, status=response.status_code, headers=dict(response.headers))

@@ -1,0 +1,49 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from .countries import COUNTRY_CHOICES
+from .models import Organisation, Role
+
+
+class SignupForm(forms.Form):
+    org_name = forms.CharField(label=_("Shop or company name"), max_length=200)
+    email = forms.EmailField(label=_("Email address"))
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False,
+                               help_text=_("At least 10 characters, not only digits, not a common password."))
+    country = forms.ChoiceField(label=_("Country"), choices=COUNTRY_CHOICES, initial="FR")
+    accept_terms = forms.BooleanField(label=_("I accept the terms of service"), required=True)
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(label=_("Email address"), widget=forms.EmailInput(attrs={"autofocus": True}))
+
+
+class OrganisationSettingsForm(forms.ModelForm):
+    country = forms.ChoiceField(label=_("Country"), choices=COUNTRY_CHOICES)
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "legal_name", "brand", "country", "timezone", "default_sender_id", "stop_mention", "rule_pack"]
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MARKETER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    role = forms.ChoiceField(
+        label=_("Access"),
+        choices=[(Role.ADMIN, _("Full access")), (Role.MARKETER, _("Marketing (no settings)")), (Role.ANALYST, _("Read only"))],
+        initial=Role.ADMIN,
+    )
+
+
+class InvitationSignupForm(forms.Form):
+    password = forms.CharField(label=_("Choose a password"), widget=forms.PasswordInput, strip=False)

@@ -1,0 +1,308 @@
+"""Pages of accounts and organisation settings. Views validate forms, call a service and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from . import forms, services
+from .middleware import SESSION_ORG_KEY
+from .models import ApiKey, Invitation, Membership
+from .selectors import org_api_keys, org_audit_entries, org_members, org_open_invitations
+from .tenancy import OrgPageMixin, get_org_object_or_404
+
+
+def apply_validation_error(form, exc: ValidationError) -> None:
+    """Shows a service's ValidationError on the form, field by field where it names fields."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def dashboard_widgets(request) -> list[str]:
+    """Templates that other apps contribute to the dashboard (rendered only when they exist)."""
+    from django.template.loader import select_template
+
+    names = []
+    for candidate in ("campaigns/_dashboard.html", "contacts/_dashboard.html"):
+        try:
+            select_template([candidate])
+            names.append(candidate)
+        except Exception:  # noqa: S112 - an app without a widget is simply absent
+            continue
+    return names
+
+
+class DashboardView(OrgPageMixin, TemplateView):
+    template_name = "dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["widgets"] = dashboard_widgets(self.request)
+        return ctx
+
+
+class SignupView(FormView):
+    template_name = "registration/signup.html"
+    form_class = forms.SignupForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and getattr(request, "membership", None) is not None:
+            return redirect("dashboard")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            user, org = services.signup(
+                email=data["email"], password=data["password"], org_name=data["org_name"], country=data["country"]
+            )
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                exc = ValidationError({"password": exc.messages})
+            apply_validation_error(form, exc)
+            return self.form_invalid(form)
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        self.request.session[SESSION_ORG_KEY] = org.pk
+        messages.success(
+            self.request, _("Welcome! Your organisation is ready and 100 free credits are waiting for you.")
+        )
+        return redirect("dashboard")
+
+
+class LoginView(auth_views.LoginView):
+    form_class = forms.EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class NoOrganisationView(TemplateView):
+    """A logged-in user who belongs to no organisation (removed from their last one)."""
+
+    template_name = "registration/no_organisation.html"
+
+
+class SwitchOrganisationView(View):
+    def post(self, request):
+        if not request.user.is_authenticated:
+            return redirect("login")
+        org_id = request.POST.get("org")
+        if Membership.objects.filter(user=request.user, org_id=org_id if str(org_id).isdigit() else None).exists():
+            request.session[SESSION_ORG_KEY] = int(org_id)
+        else:
+            messages.error(request, _("You are not a member of this organisation."))
+        next_url = request.POST.get("next") or reverse("dashboard")
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            next_url = reverse("dashboard")
+        return HttpResponseRedirect(next_url)
+
+
+class OrganisationSettingsView(OrgPageMixin, FormView):
+    template_name = "settings/organisation.html"
+    form_class = forms.OrganisationSettingsForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        # An unsaved copy: the form must not mutate the organisation the request works with.
+        kwargs["instance"] = type(self.org).objects.get(pk=self.org.pk)
+        return kwargs
+
+    def dispatch(self, request, *args, **kwargs):
+        # Everyone may read the settings; only owners and admins change them.
+        self.required_capability = "read" if request.method == "GET" else "manage"
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.organisation_update(
+                org=self.org, actor=self.request.user, **{f: form.cleaned_data[f] for f in form.Meta.fields}
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Settings saved."))
+        return redirect("org_settings")
+
+
+class MembersView(OrgPageMixin, TemplateView):
+    template_name = "settings/members.html"
+    required_capability = "manage"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.setdefault("form", forms.InvitationForm())
+        ctx["members"] = org_members(self.org)
+        ctx["invitations"] = org_open_invitations(self.org)
+        ctx["role_form"] = forms.MemberRoleForm()
+        return ctx
+
+    def post(self, request):
+        form = forms.InvitationForm(request.POST)
+        if form.is_valid():
+            try:
+                created = services.invitation_create(
+                    org=self.org, actor=request.user, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+                    base_url=request.build_absolute_uri("/"),
+                )
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, _("Invitation sent to %(email)s.") % {"email": created.invitation.email})
+                return redirect("members")
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class MemberRoleView(OrgPageMixin, View):
+    required_capability = "manage"
+
+    def post(self, request, pk):
+        membership = get_org_object_or_404(Membership.objects.select_related("user"), self.org, pk=pk)
+        form = forms.MemberRoleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.membership_set_role(org=self.org, actor=request.user, membership=membership, role=form.cleaned_data["role"])
+                messages.success(request, _("Role updated."))
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+        else:
+            messages.error(request, _("Unknown role."))
+        return redirect("members")
+
+
+class MemberRemoveView(OrgPageMixin, View):
+    required_capability = "manage"
+
+    def post(self, request, pk):
+        membership = get_org_object_or_404(Membership.objects.select_related("user"), self.org, pk=pk)
+        try:
+            services.membership_remove(org=self.org, actor=request.user, membership=membership)
+            messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("members")
+
+
+class InvitationRevokeView(OrgPageMixin, View):
+    required_capability = "manage"
+
+    def post(self, request, pk):
+        invitation = get_org_object_or_404(Invitation, self.org, pk=pk)
+        services.invitation_revoke(org=self.org, actor=request.user, invitation=invitation)
+        messages.success(request, _("Invitation withdrawn."))
+        return redirect("members")
+
+
+class InvitationAcceptView(View):
+    """The link of an invitation email: logs in or creates the account, then joins the organisation."""
+
+    template_name = "registration/invitation.html"
+
+    def _render(self, request, invitation, form=None, status=200):
+        return render(request, self.template_name, {"invitation": invitation, "form": form}, status=status)
+
+    def get(self, request, token):
+        invitation = services.invitation_find(token)
+        if invitation is None:
+            return self._render(request, None, status=404)
+        return self._render(request, invitation, forms.InvitationSignupForm())
+
+    def post(self, request, token):
+        invitation = services.invitation_find(token)
+        if invitation is None:
+            return self._render(request, None, status=404)
+        if request.user.is_authenticated:
+            user = request.user
+        else:
+            form = forms.InvitationSignupForm(request.POST)
+            if not form.is_valid():
+                return self._render(request, invitation, form, status=400)
+            from .models import User
+
+            existing = User.objects.filter(email__iexact=invitation.email).first()
+            if existing is not None:
+                messages.info(request, _("You already have an account: log in, then open the link again."))
+                return redirect(f"{reverse('login')}?next={request.path}")
+            try:
+                user = services.user_create(email=invitation.email, password=form.cleaned_data["password"])
+            except ValidationError as exc:
+                form.add_error("password", exc.messages)
+                return self._render(request, invitation, form, status=400)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        try:
+            membership = services.invitation_accept(invitation=invitation, user=user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("dashboard")
+        request.session[SESSION_ORG_KEY] = membership.org_id
+        messages.success(request, _("You joined %(org)s.") % {"org": membership.org.name})
+        return redirect("dashboard")
+
+
+class ApiKeysView(OrgPageMixin, TemplateView):
+    template_name = "settings/api_keys.html"
+    required_capability = "manage"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.setdefault("form", forms.ApiKeyForm())
+        ctx["api_keys"] = org_api_keys(self.org)
+        return ctx
+
+    def post(self, request):
+        form = forms.ApiKeyForm(request.POST)
+        created = None
+        if form.is_valid():
+            try:
+                created = services.api_key_create(
+                    org=self.org, actor=request.user, name=form.cleaned_data["name"], role=form.cleaned_data["role"]
+                )
+                form = forms.ApiKeyForm()
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+        # Rendered, not redirected: the key is shown once, in this response only.
+        return self.render_to_response(self.get_context_data(form=form, created=created))
+
+
+class ApiKeyRevokeView(OrgPageMixin, View):
+    required_capability = "manage"
+
+    def post(self, request, pk):
+        api_key = get_org_object_or_404(ApiKey, self.org, pk=pk)
+        services.api_key_revoke(org=self.org, actor=request.user, api_key=api_key)
+        messages.success(request, _("The key %(name)s is revoked.") % {"name": api_key.name})
+        return redirect("api_keys")
+
+
+class AuditLogView(OrgPageMixin, TemplateView):
+    template_name = "settings/audit.html"
+    required_capability = "manage"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        paginator = Paginator(org_audit_entries(self.org), 50)
+        ctx["page"] = paginator.get_page(self.request.GET.get("page"))
+        return ctx
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)
+
