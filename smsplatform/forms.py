@@ -9,8 +9,12 @@ from .models import Organisation, Role
 class SignupForm(forms.Form):
     org_name = forms.CharField(label=_("Shop or company name"), max_length=200)
     email = forms.EmailField(label=_("Email address"))
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False,
-                               help_text=_("At least 10 characters, not only digits, not a common password."))
+    password = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput,
+        strip=False,
+        help_text=_("At least 10 characters, not only digits, not a common password."),
+    )
     country = forms.ChoiceField(label=_("Country"), choices=COUNTRY_CHOICES, initial="FR")
     accept_terms = forms.BooleanField(label=_("I accept the terms of service"), required=True)
 
@@ -24,7 +28,16 @@ class OrganisationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = ["name", "legal_name", "brand", "country", "timezone", "default_sender_id", "stop_mention", "rule_pack"]
+        fields = [
+            "name",
+            "legal_name",
+            "brand",
+            "country",
+            "timezone",
+            "default_sender_id",
+            "stop_mention",
+            "rule_pack",
+        ]
 
 
 class InvitationForm(forms.Form):
@@ -40,7 +53,11 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     role = forms.ChoiceField(
         label=_("Access"),
-        choices=[(Role.ADMIN, _("Full access")), (Role.MARKETER, _("Marketing (no settings)")), (Role.ANALYST, _("Read only"))],
+        choices=[
+            (Role.ADMIN, _("Full access")),
+            (Role.MARKETER, _("Marketing (no settings)")),
+            (Role.ANALYST, _("Read only")),
+        ],
         initial=Role.ADMIN,
     )
 

@@ -71,7 +71,9 @@ class Organisation(models.Model):
     legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
     brand = models.CharField(_("brand"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=2, default="FR")
-    timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris", validators=[validate_timezone])
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Paris", validators=[validate_timezone]
+    )
     default_sender_id = models.CharField(_("default sender ID"), max_length=11, blank=True)
     stop_mention = models.CharField(_("STOP mention"), max_length=60, default="STOP au 36111")
     rule_pack = models.CharField(_("rule pack"), max_length=32, default="FR_STRICT")
@@ -131,7 +133,9 @@ class Invitation(models.Model):
     email = models.EmailField(_("email address"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     token_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -139,6 +143,9 @@ class Invitation(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["org", "email"], name="invitation_org_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} -> {self.org} ({self.role})"
 
     @property
     def is_open(self) -> bool:
@@ -153,7 +160,9 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.ADMIN)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -173,7 +182,9 @@ class AuditEntry(models.Model):
     """Who did what, in which organisation, on which object. Written by services only."""
 
     org = models.ForeignKey(Organisation, on_delete=models.CASCADE, null=True, related_name="audit_entries")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     actor_label = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64, blank=True)

@@ -24,7 +24,9 @@ from .models import ApiKey, AuditEntry, Invitation, Membership, Organisation, Ro
 INVITATION_LIFETIME = timedelta(days=7)
 
 
-def audit_record(*, org: Organisation | None, actor, action: str, target: Any = None, data: dict | None = None) -> AuditEntry:
+def audit_record(
+    *, org: Organisation | None, actor, action: str, target: Any = None, data: dict | None = None
+) -> AuditEntry:
     """Keeps who did what, where, on which object: owners must be able to answer "who sent this?"."""
     actor_user = actor if isinstance(actor, User) else None
     return AuditEntry.objects.create(
@@ -74,7 +76,11 @@ def organisation_create(
         Membership.objects.create(org=org, user=owner, role=Role.OWNER)
         audit_record(org=org, actor=owner, action="organisation.created", target=org, data={"name": org.name})
         credits_grant(
-            org=org, amount=settings.SIGNUP_FREE_CREDITS, reference="signup", actor=owner, reason="Sign-up credits"
+            org=org,
+            amount=settings.SIGNUP_FREE_CREDITS,
+            reference="signup",
+            actor=owner,
+            reason="Sign-up credits",
         )
     return org
 
@@ -92,7 +98,9 @@ def user_create(*, email: str, password: str, full_name: str = "") -> User:
         raise ValidationError({"email": [_("An account already exists with this email address.")]})
 
 
-def signup(*, email: str, password: str, org_name: str, country: str = "FR", full_name: str = "") -> tuple[User, Organisation]:
+def signup(
+    *, email: str, password: str, org_name: str, country: str = "FR", full_name: str = ""
+) -> tuple[User, Organisation]:
     """Sign-up: the user, their organisation, the owner membership and 100 free credits, or nothing."""
     with transaction.atomic():
         user = user_create(email=email, password=password, full_name=full_name)
@@ -102,7 +110,16 @@ def signup(*, email: str, password: str, org_name: str, country: str = "FR", ful
 
 def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Organisation:
     """Settings of the organisation; validated as a whole before anything is written."""
-    allowed = {"name", "legal_name", "brand", "country", "timezone", "default_sender_id", "stop_mention", "rule_pack"}
+    allowed = {
+        "name",
+        "legal_name",
+        "brand",
+        "country",
+        "timezone",
+        "default_sender_id",
+        "stop_mention",
+        "rule_pack",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
@@ -113,7 +130,13 @@ def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Org
     if changed:
         with transaction.atomic():
             org.save(update_fields=list(changed))
-            audit_record(org=org, actor=actor, action="organisation.updated", target=org, data={"fields": sorted(changed)})
+            audit_record(
+                org=org,
+                actor=actor,
+                action="organisation.updated",
+                target=org,
+                data={"fields": sorted(changed)},
+            )
     return org
 
 
@@ -135,7 +158,10 @@ def membership_set_role(*, org: Organisation, actor: User, membership: Membershi
     with transaction.atomic():
         Membership.objects.filter(pk=membership.pk).update(role=role)
         audit_record(
-            org=org, actor=actor, action="membership.role_changed", target=membership,
+            org=org,
+            actor=actor,
+            action="membership.role_changed",
+            target=membership,
             data={"user": membership.user.email, "from": membership.role, "to": role},
         )
     membership.role = role
@@ -149,7 +175,13 @@ def membership_remove(*, org: Organisation, actor: User, membership: Membership)
     if membership.role == Role.OWNER and _owners_left_after(org, membership) == 0:
         raise ValidationError(_("An organisation must keep at least one owner."))
     with transaction.atomic():
-        audit_record(org=org, actor=actor, action="membership.removed", target=membership, data={"user": membership.user.email})
+        audit_record(
+            org=org,
+            actor=actor,
+            action="membership.removed",
+            target=membership,
+            data={"user": membership.user.email},
+        )
         membership.delete()
 
 
@@ -163,7 +195,9 @@ class CreatedInvitation:
     url: str
 
 
-def invitation_create(*, org: Organisation, actor: User, email: str, role: str, base_url: str | None = None) -> CreatedInvitation:
+def invitation_create(
+    *, org: Organisation, actor: User, email: str, role: str, base_url: str | None = None
+) -> CreatedInvitation:
     """Invites someone by email; the link carries a token of which we keep only a hash."""
     email = User.objects.normalize_email(email.strip()).lower()
     if role not in Role.values:
@@ -173,15 +207,27 @@ def invitation_create(*, org: Organisation, actor: User, email: str, role: str, 
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = Invitation.objects.create(
-            org=org, email=email, role=role, token_hash=_token_hash(token), invited_by=actor,
+            org=org,
+            email=email,
+            role=role,
+            token_hash=_token_hash(token),
+            invited_by=actor,
             expires_at=timezone.now() + INVITATION_LIFETIME,
         )
-        audit_record(org=org, actor=actor, action="invitation.created", target=invitation, data={"email": email, "role": role})
+        audit_record(
+            org=org,
+            actor=actor,
+            action="invitation.created",
+            target=invitation,
+            data={"email": email, "role": role},
+        )
     url = (base_url or settings.SITE_URL).rstrip("/") + reverse("invitation_accept", args=[token])
     transaction.on_commit(
         lambda: send_mail(
             subject=_("You are invited to join %(org)s on smsplatform") % {"org": org.name},
-            message=_("%(inviter)s invites you to join %(org)s as %(role)s.\n\nAccept the invitation: %(url)s\n")
+            message=_(
+                "%(inviter)s invites you to join %(org)s as %(role)s.\n\nAccept the invitation: %(url)s\n"
+            )
             % {"inviter": actor.email, "org": org.name, "role": Role(role).label, "url": url},
             from_email=None,
             recipient_list=[email],
@@ -209,7 +255,13 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             org=invitation.org, user=user, defaults={"role": invitation.role}
         )
         Invitation.objects.filter(pk=invitation.pk).update(accepted_at=timezone.now())
-        audit_record(org=invitation.org, actor=user, action="invitation.accepted", target=invitation, data={"role": membership.role})
+        audit_record(
+            org=invitation.org,
+            actor=user,
+            action="invitation.accepted",
+            target=invitation,
+            data={"role": membership.role},
+        )
     return membership
 
 
@@ -217,7 +269,13 @@ def invitation_revoke(*, org: Organisation, actor: User, invitation: Invitation)
     """Withdraws an invitation that has not been used yet."""
     with transaction.atomic():
         Invitation.objects.filter(pk=invitation.pk, org=org).update(revoked_at=timezone.now())
-        audit_record(org=org, actor=actor, action="invitation.revoked", target=invitation, data={"email": invitation.email})
+        audit_record(
+            org=org,
+            actor=actor,
+            action="invitation.revoked",
+            target=invitation,
+            data={"email": invitation.email},
+        )
 
 
 # --- API keys -------------------------------------------------------------------------------------
@@ -229,7 +287,9 @@ class CreatedApiKey:
     raw_key: str  # shown once, never stored
 
 
-def api_key_create(*, org: Organisation, actor: User | None, name: str, role: str = Role.ADMIN) -> CreatedApiKey:
+def api_key_create(
+    *, org: Organisation, actor: User | None, name: str, role: str = Role.ADMIN
+) -> CreatedApiKey:
     """A new Bearer key; only its SHA-256 is stored, so the caller must show ``raw_key`` now or never."""
     from .api.authentication import KEY_PREFIX, hash_api_key
 
@@ -242,14 +302,25 @@ def api_key_create(*, org: Organisation, actor: User | None, name: str, role: st
     raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
         key = ApiKey.objects.create(
-            org=org, name=name[:100], prefix=prefix, key_hash=hash_api_key(raw_key), role=role, created_by=actor
+            org=org,
+            name=name[:100],
+            prefix=prefix,
+            key_hash=hash_api_key(raw_key),
+            role=role,
+            created_by=actor,
         )
-        audit_record(org=org, actor=actor, action="api_key.created", target=key, data={"name": key.name, "role": role})
+        audit_record(
+            org=org, actor=actor, action="api_key.created", target=key, data={"name": key.name, "role": role}
+        )
     return CreatedApiKey(api_key=key, raw_key=raw_key)
 
 
 def api_key_revoke(*, org: Organisation, actor: User, api_key: ApiKey) -> None:
     """Revokes a key at once: the next request with it gets 401."""
     with transaction.atomic():
-        ApiKey.objects.filter(pk=api_key.pk, org=org, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        audit_record(org=org, actor=actor, action="api_key.revoked", target=api_key, data={"name": api_key.name})
+        ApiKey.objects.filter(pk=api_key.pk, org=org, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        audit_record(
+            org=org, actor=actor, action="api_key.revoked", target=api_key, data={"name": api_key.name}
+        )

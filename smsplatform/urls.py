@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from smsplatform import views
 from smsplatform.api import views as api_views
@@ -24,7 +24,11 @@ urlpatterns = [
     path("settings/members/", views.MembersView.as_view(), name="members"),
     path("settings/members/<int:pk>/role/", views.MemberRoleView.as_view(), name="member_role"),
     path("settings/members/<int:pk>/remove/", views.MemberRemoveView.as_view(), name="member_remove"),
-    path("settings/invitations/<int:pk>/revoke/", views.InvitationRevokeView.as_view(), name="invitation_revoke"),
+    path(
+        "settings/invitations/<int:pk>/revoke/",
+        views.InvitationRevokeView.as_view(),
+        name="invitation_revoke",
+    ),
     path("invitations/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
     path("settings/api-keys/", views.ApiKeysView.as_view(), name="api_keys"),
     path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),
@@ -33,7 +37,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("contacts/", include("contacts.urls")),
     path("compliance/", include("compliance.urls")),
     path("campaigns/", include("campaigns.urls")),
@@ -42,4 +46,3 @@ urlpatterns = [
 
 handler404 = "smsplatform.views.page_not_found"
 handler500 = "smsplatform.views.server_error"
-

@@ -67,7 +67,10 @@ class SignupView(FormView):
         data = form.cleaned_data
         try:
             user, org = services.signup(
-                email=data["email"], password=data["password"], org_name=data["org_name"], country=data["country"]
+                email=data["email"],
+                password=data["password"],
+                org_name=data["org_name"],
+                country=data["country"],
             )
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):
@@ -102,7 +105,9 @@ class SwitchOrganisationView(View):
         if not request.user.is_authenticated:
             return redirect("login")
         org_id = request.POST.get("org")
-        if Membership.objects.filter(user=request.user, org_id=org_id if str(org_id).isdigit() else None).exists():
+        if Membership.objects.filter(
+            user=request.user, org_id=org_id if str(org_id).isdigit() else None
+        ).exists():
             request.session[SESSION_ORG_KEY] = int(org_id)
         else:
             messages.error(request, _("You are not a member of this organisation."))
@@ -156,26 +161,34 @@ class MembersView(OrgPageMixin, TemplateView):
         if form.is_valid():
             try:
                 created = services.invitation_create(
-                    org=self.org, actor=request.user, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+                    org=self.org,
+                    actor=request.user,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
                     base_url=request.build_absolute_uri("/"),
                 )
             except ValidationError as exc:
                 apply_validation_error(form, exc)
             else:
-                messages.success(request, _("Invitation sent to %(email)s.") % {"email": created.invitation.email})
+                messages.success(
+                    request, _("Invitation sent to %(email)s.") % {"email": created.invitation.email}
+                )
                 return redirect("members")
         return self.render_to_response(self.get_context_data(form=form))
 
 
 class MemberRoleView(OrgPageMixin, View):
     required_capability = "manage"
+    tenant_model = Membership
 
     def post(self, request, pk):
         membership = get_org_object_or_404(Membership.objects.select_related("user"), self.org, pk=pk)
         form = forms.MemberRoleForm(request.POST)
         if form.is_valid():
             try:
-                services.membership_set_role(org=self.org, actor=request.user, membership=membership, role=form.cleaned_data["role"])
+                services.membership_set_role(
+                    org=self.org, actor=request.user, membership=membership, role=form.cleaned_data["role"]
+                )
                 messages.success(request, _("Role updated."))
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
@@ -186,6 +199,7 @@ class MemberRoleView(OrgPageMixin, View):
 
 class MemberRemoveView(OrgPageMixin, View):
     required_capability = "manage"
+    tenant_model = Membership
 
     def post(self, request, pk):
         membership = get_org_object_or_404(Membership.objects.select_related("user"), self.org, pk=pk)
@@ -199,6 +213,7 @@ class MemberRemoveView(OrgPageMixin, View):
 
 class InvitationRevokeView(OrgPageMixin, View):
     required_capability = "manage"
+    tenant_model = Invitation
 
     def post(self, request, pk):
         invitation = get_org_object_or_404(Invitation, self.org, pk=pk)
@@ -269,7 +284,10 @@ class ApiKeysView(OrgPageMixin, TemplateView):
         if form.is_valid():
             try:
                 created = services.api_key_create(
-                    org=self.org, actor=request.user, name=form.cleaned_data["name"], role=form.cleaned_data["role"]
+                    org=self.org,
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    role=form.cleaned_data["role"],
                 )
                 form = forms.ApiKeyForm()
             except ValidationError as exc:
@@ -280,6 +298,7 @@ class ApiKeysView(OrgPageMixin, TemplateView):
 
 class ApiKeyRevokeView(OrgPageMixin, View):
     required_capability = "manage"
+    tenant_model = ApiKey
 
     def post(self, request, pk):
         api_key = get_org_object_or_404(ApiKey, self.org, pk=pk)
@@ -305,4 +324,3 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return render(request, "500.html", status=500)
-

@@ -1,0 +1,55 @@
+"""One factory per tenant-owned model: ``make(model_label, tenant)`` creates a row in that organisation.
+
+The tenancy walk (tests/test_tenancy_walk.py) uses this registry to create a decoy behind every URL
+that takes an id; a new tenant model needs a factory here, and the walk says so when it is missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.utils import timezone
+
+from smsplatform.models import ApiKey, Invitation, Membership, Role, User
+
+_counter = itertools.count(1)
+FACTORIES: dict[str, Callable] = {}
+
+
+def factory(label: str):
+    def register(func: Callable) -> Callable:
+        FACTORIES[label] = func
+        return func
+
+    return register
+
+
+def make(label: str, tenant):
+    return FACTORIES[label](tenant)
+
+
+@factory("smsplatform.membership")
+def make_membership(tenant) -> Membership:
+    user = User.objects.create_user(email=f"member{next(_counter)}@example.com", password="Long-enough-pw-1")
+    return Membership.objects.create(org=tenant.org, user=user, role=Role.MARKETER)
+
+
+@factory("smsplatform.apikey")
+def make_api_key(tenant) -> ApiKey:
+    from smsplatform.services import api_key_create
+
+    return api_key_create(org=tenant.org, actor=tenant.owner, name=f"key {next(_counter)}").api_key
+
+
+@factory("smsplatform.invitation")
+def make_invitation(tenant) -> Invitation:
+    return Invitation.objects.create(
+        org=tenant.org,
+        email=f"invitee{next(_counter)}@example.com",
+        role=Role.ANALYST,
+        token_hash=f"{next(_counter):064d}",
+        invited_by=tenant.owner,
+        expires_at=timezone.now() + timedelta(days=3),
+    )
