@@ -10,7 +10,7 @@ from smsplatform.services import api_key_create, organisation_create, user_creat
 
 
 class Command(BaseCommand):
-    help = 'Create an organisation, its owner and 100 credits: createorg "<name>" --owner-email E --owner-password P'
+    help = "Create an organisation, its owner and 100 credits (and an API key with --api-key)."
 
     def add_arguments(self, parser):
         parser.add_argument("name")
