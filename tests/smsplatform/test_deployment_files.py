@@ -31,7 +31,7 @@ def test_compose_has_the_production_services_from_one_image():
 def test_every_environment_variable_of_the_app_is_read_by_the_settings():
     env = compose()["services"]["web"]["environment"]
     for variable in env:
-        assert re.search(rf'env\.\w+\("{variable}"', SETTINGS_SOURCE), (
+        assert re.search(rf'env\.\w+\(\s*"{variable}"', SETTINGS_SOURCE), (
             f"{variable} is not read by settings.py"
         )
     assert env["DJANGO_ENV"] == "production"
