@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import SendingRulesView
 
 app_name = "compliance"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", SendingRulesView.as_view(), name="sending_rules"),
+]

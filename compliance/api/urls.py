@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .views import ComplianceCheckView, MessagePreviewView
+
+urlpatterns: list = [
+    path("compliance/check", ComplianceCheckView.as_view(), name="api-compliance-check"),
+    path("messages/preview", MessagePreviewView.as_view(), name="api-messages-preview"),
+]

@@ -1,0 +1,130 @@
+"""Writes of the compliance module: suppressions (opt-outs) and the organisation's sending policy."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from smsplatform.services import audit_record
+
+from .models import OrgSendingPolicy, Suppression, SuppressionSource, phone_hash
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def _check_e164(phone_e164: str) -> str:
+    phone = (phone_e164 or "").strip()
+    if not _E164.match(phone):
+        raise ValidationError(
+            f"{phone_e164!r} is not an E.164 number (+ and 7 to 15 digits).", code="invalid_phone"
+        )
+    return phone
+
+
+def _check_source(source: str) -> str:
+    if source not in SuppressionSource.values:
+        raise ValidationError(f"Unknown suppression source {source!r}.", code="invalid_source")
+    return source
+
+
+@transaction.atomic
+def suppression_add(
+    *, org, phone_e164: str, source: str, actor: Any = None, proof: str = "", reason: str = ""
+) -> Suppression:
+    """Suppresses a number for an organisation at once, before any further message leaves.
+
+    Idempotent: a second STOP (or a retried webhook) returns the existing entry, keeps its original
+    date and proof, and writes no second audit row. Keyed by a hash of the number so that it outlives
+    the contact (deletion, GDPR erasure, re-import).
+    """
+    phone = _check_e164(phone_e164)
+    _check_source(source)
+    digest = phone_hash(phone)
+    existing = Suppression.objects.filter(org=org, phone_hash=digest).first()
+    if existing is not None:
+        if not existing.phone_e164:
+            # The number was erased but is being opted out again: it is personal data the person has
+            # just given us, needed to show the opt-out in the list.
+            existing.phone_e164 = phone
+            existing.save(update_fields=["phone_e164"])
+        return existing
+    try:
+        with transaction.atomic():
+            suppression = Suppression.objects.create(
+                org=org, phone_hash=digest, phone_e164=phone, source=source, proof=proof, reason=reason
+            )
+    except IntegrityError:  # a concurrent STOP for the same number won the race: same outcome
+        return Suppression.objects.get(org=org, phone_hash=digest)
+    audit_record(
+        org=org,
+        actor=actor,
+        action="compliance.suppression_add",
+        target=suppression,
+        data={"source": source, "phone_hash": digest, "has_proof": bool(proof)},
+    )
+    return suppression
+
+
+@transaction.atomic
+def suppression_lift(*, org, phone_e164: str, source: str, actor: Any = None, proof: str = "") -> bool:
+    """Lifts a suppression after an inbound opt-in keyword or a new, proven opt-in (section 3).
+
+    Nothing else may re-subscribe a number, so callers pass the source of the new consent and its proof;
+    the audit row keeps them since the suppression row itself is removed. Returns whether a suppression
+    existed.
+    """
+    phone = _check_e164(phone_e164)
+    _check_source(source)
+    if source in (SuppressionSource.IMPORT, SuppressionSource.GATEWAY):
+        # Re-importing a file or a gateway event is never a new, proven opt-in.
+        raise ValidationError(f"A suppression cannot be lifted by source {source!r}.", code="invalid_source")
+    if source != SuppressionSource.INBOUND_KEYWORD and not proof:
+        raise ValidationError("Lifting an opt-out needs the proof of the new opt-in.", code="proof_required")
+    digest = phone_hash(phone)
+    deleted, _ = Suppression.objects.filter(org=org, phone_hash=digest).delete()
+    if deleted:
+        audit_record(
+            org=org,
+            actor=actor,
+            action="compliance.suppression_lift",
+            data={"source": source, "phone_hash": digest, "proof": proof[:500]},
+        )
+    return bool(deleted)
+
+
+@transaction.atomic
+def suppression_forget_numbers(*, org, phones: list[str], actor: Any = None) -> int:
+    """Clears the readable number of suppressions on a GDPR erasure, keeping their hash.
+
+    The opt-out must survive the erasure (a re-import must not re-subscribe the person), but the
+    readable number is personal data that the erasure removes. One query for the whole list.
+    """
+    digests = [phone_hash(_check_e164(p)) for p in phones]
+    count = (
+        Suppression.objects.filter(org=org, phone_hash__in=digests)
+        .exclude(phone_e164="")
+        .update(phone_e164="")
+    )
+    if count:
+        audit_record(org=org, actor=actor, action="compliance.suppression_forget", data={"count": count})
+    return count
+
+
+@transaction.atomic
+def sending_policy_set(*, org, restrictions: dict, actor: Any = None) -> OrgSendingPolicy:
+    """Stores an organisation's own restrictions on top of its rule pack.
+
+    Validated against the pack first: an organisation may only make its pack stricter, so anything
+    looser is refused with a ValidationError naming the rule.
+    """
+    from .packs import effective_policy, get_pack, restrictions_to_json
+
+    pack = get_pack(org.rule_pack)
+    policy = effective_policy(pack, restrictions)  # raises ValidationError when looser
+    stored = restrictions_to_json(policy.restrictions)
+    obj, _ = OrgSendingPolicy.objects.update_or_create(org=org, defaults={"restrictions": stored})
+    audit_record(org=org, actor=actor, action="compliance.sending_policy_set", target=obj, data=stored)
+    return obj
