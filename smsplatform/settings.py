@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "compliance",
     "contacts",
     "campaigns",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,14 @@ SIGNUP_FREE_CREDITS = 100
 SMS_GATEWAY = env.str("SMS_GATEWAY", default="loopback")
 LOOPBACK_GATEWAY_URL = env.str("LOOPBACK_GATEWAY_URL", default="http://127.0.0.1:8025")
 GATEWAY_WEBHOOK_SECRET = env.str("GATEWAY_WEBHOOK_SECRET", default=SECRET_KEY)
+# Messages per second each gateway accepts (a token bucket in Redis); unlisted gateways are unlimited.
+SMS_GATEWAY_RATE_LIMITS = {
+    "loopback": env.float("LOOPBACK_RATE_PER_SECOND", default=500.0),
+    "twilio": env.float("TWILIO_RATE_PER_SECOND", default=10.0),
+}
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 SHORT_LINK_DOMAIN = env.str("SHORT_LINK_DOMAIN", default=SITE_URL)
 
 # --- Security ---------------------------------------------------------------------------------------

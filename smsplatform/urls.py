@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("compliance.api.urls")),
     path("", include("campaigns.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("analytics.api.urls")),
 ]
 
 urlpatterns = [
@@ -40,8 +41,11 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("contacts/", include("contacts.urls")),
     path("compliance/", include("compliance.urls")),
+    path("campaigns/", include("campaigns.ui.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("billing/", include("billing.urls")),
+    path("reports/", include("analytics.urls")),
+    path("", include("analytics.public_urls")),
 ]
 
 handler404 = "smsplatform.views.page_not_found"

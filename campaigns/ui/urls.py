@@ -1,0 +1,2 @@
+app_name = "campaigns_ui"
+urlpatterns: list = []
