@@ -90,7 +90,9 @@ def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path):
     from django.db import connection
 
     db = connection.settings_dict
-    database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    database_url = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
     broker = f"{redis_base_url()}/{E2E_REDIS_DB}"
     import redis
 
@@ -128,13 +130,30 @@ def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path):
     celery = str(Path(sys.executable).with_name("celery"))
     spawn(
         "worker",
-        [celery, "-A", "smsplatform", "worker", "--beat", "--loglevel=INFO", "--concurrency=2",
-         f"--schedule={tmp_path / 'beat-schedule'}"],
+        [
+            celery,
+            "-A",
+            "smsplatform",
+            "worker",
+            "--beat",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            f"--schedule={tmp_path / 'beat-schedule'}",
+        ],
     )
     spawn(
         "gateway",
-        [sys.executable, "manage.py", "loopback_gateway", "--port", str(gateway_port), "--receipt-delay", "1",
-         "--webhook-base", live_server.url],
+        [
+            sys.executable,
+            "manage.py",
+            "loopback_gateway",
+            "--port",
+            str(gateway_port),
+            "--receipt-delay",
+            "1",
+            "--webhook-base",
+            live_server.url,
+        ],
     )
     try:
         wait_for(lambda: http_ok(f"{gateway_url}/health"), 30, what="the loopback gateway")
@@ -145,7 +164,7 @@ def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path):
             print(f"--- {name} log ---\n{(logs / f'{name}.log').read_text()[-4000:]}")
         raise
     yield {"url": live_server.url, "gateway": gateway_url, "logs": logs}
-    for _name, proc, out in processes:
+    for _name, proc, _out in processes:
         proc.terminate()
     for name, proc, out in processes:
         try:
@@ -165,7 +184,12 @@ def browser(e2e_requirements):
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-dev-shm-usage",
+            ],
         )
         yield browser
         browser.close()
