@@ -13,12 +13,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CreditAccount(models.Model):
-    org = models.OneToOneField("smsplatform.Organisation", on_delete=models.CASCADE, related_name="credit_account")
+    org = models.OneToOneField(
+        "smsplatform.Organisation", on_delete=models.CASCADE, related_name="credit_account"
+    )
     balance = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="credit_balance_never_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="credit_balance_never_negative")
+        ]
 
     def __str__(self) -> str:
         return f"{self.org}: {self.balance}"
@@ -36,13 +40,17 @@ class EntryKind(models.TextChoices):
 class CreditEntry(models.Model):
     """One movement of credits. Never updated nor deleted."""
 
-    org = models.ForeignKey("smsplatform.Organisation", on_delete=models.CASCADE, related_name="credit_entries")
+    org = models.ForeignKey(
+        "smsplatform.Organisation", on_delete=models.CASCADE, related_name="credit_entries"
+    )
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     amount = models.BigIntegerField(help_text="Signed: positive adds credits, negative takes them.")
     balance_after = models.BigIntegerField()
     reference = models.CharField(max_length=120, blank=True)
     reason = models.CharField(max_length=255, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,5 +1,4 @@
 from django.db.models import QuerySet, Sum
-
 from smsplatform.models import Organisation
 
 from .models import CreditAccount, CreditEntry

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
-
 from smsplatform.models import Organisation
 from smsplatform.services import audit_record
 
@@ -51,14 +50,26 @@ def _append(*, org: Organisation, kind: str, amount: int, reference: str, actor,
 
 
 def credits_grant(
-    *, org: Organisation, amount: int, reference: str = "", actor=None, kind: str = EntryKind.GRANT, reason: str = ""
+    *,
+    org: Organisation,
+    amount: int,
+    reference: str = "",
+    actor=None,
+    kind: str = EntryKind.GRANT,
+    reason: str = "",
 ) -> CreditEntry:
     """Adds credits (free grant, purchase, refund, release of a reservation). Audited."""
     if amount <= 0:
         raise ValueError("A grant must be positive.")
     with transaction.atomic():
         entry = _append(org=org, kind=kind, amount=amount, reference=reference, actor=actor, reason=reason)
-        audit_record(org=org, actor=actor, action=f"credits.{kind}", target=entry, data={"amount": amount, "reference": reference})
+        audit_record(
+            org=org,
+            actor=actor,
+            action=f"credits.{kind}",
+            target=entry,
+            data={"amount": amount, "reference": reference},
+        )
     return entry
 
 
@@ -76,5 +87,11 @@ def credits_debit(
         raise ValueError("A debit must be positive.")
     with transaction.atomic():
         entry = _append(org=org, kind=kind, amount=-amount, reference=reference, actor=actor, reason=reason)
-        audit_record(org=org, actor=actor, action=f"credits.{kind}", target=entry, data={"amount": -amount, "reference": reference})
+        audit_record(
+            org=org,
+            actor=actor,
+            action=f"credits.{kind}",
+            target=entry,
+            data={"amount": -amount, "reference": reference},
+        )
     return entry
