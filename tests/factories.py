@@ -53,3 +53,20 @@ def make_invitation(tenant) -> Invitation:
         invited_by=tenant.owner,
         expires_at=timezone.now() + timedelta(days=3),
     )
+
+
+@factory("billing.purchase")
+def make_purchase(tenant):
+    from billing.models import CreditPack
+    from billing.services import purchase_start
+
+    pack, _ = CreditPack.objects.get_or_create(credits=500, defaults={"price_ht_cents": 3250})
+    return purchase_start(org=tenant.org, actor=tenant.owner, pack=pack, success_url="x", cancel_url="y")[0]
+
+
+@factory("billing.invoice")
+def make_invoice(tenant):
+    from billing.models import Invoice
+    from billing.services import purchase_confirm
+
+    return Invoice.objects.get(purchase=purchase_confirm(purchase=make_purchase(tenant)), kind="invoice")
