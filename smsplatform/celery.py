@@ -11,7 +11,7 @@ app.autodiscover_tasks()
 
 # Periodic work lives beside the code it drives: each app may expose BEAT_SCHEDULE in <app>/beat.py.
 # Those modules hold only task names and intervals, so importing them here loads no model.
-BEAT_MODULES = ("campaigns.beat", "analytics.beat")
+BEAT_MODULES = ("contacts.beat", "campaigns.beat", "analytics.beat")
 
 
 def beat_schedule() -> dict:

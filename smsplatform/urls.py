@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from contacts import urls as contacts_urls
 from smsplatform import views
 from smsplatform.api import views as api_views
 
@@ -46,6 +47,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("reports/", include("analytics.urls")),
     path("", include("analytics.public_urls")),
+    path("", include((contacts_urls.public_urlpatterns, "contacts_public"))),
 ]
 
 handler404 = "smsplatform.views.page_not_found"

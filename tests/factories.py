@@ -70,3 +70,47 @@ def make_invoice(tenant):
     from billing.services import purchase_confirm
 
     return Invoice.objects.get(purchase=purchase_confirm(purchase=make_purchase(tenant)), kind="invoice")
+
+
+@factory("contacts.contact")
+def make_contact(tenant):
+    from contacts.services import contact_create
+
+    return contact_create(
+        org=tenant.org,
+        actor=tenant.owner,
+        phone=f"+336{12000000 + next(_counter):08d}",
+        first_name="Decoy",
+        consent_basis="opt_in",
+        consent_source="manual",
+    )
+
+
+@factory("contacts.contactlist")
+def make_contact_list(tenant):
+    from contacts.services import contact_list_create
+
+    return contact_list_create(org=tenant.org, actor=tenant.owner, name=f"List {next(_counter)}")
+
+
+@factory("contacts.segment")
+def make_segment(tenant):
+    from contacts.services import segment_create
+
+    return segment_create(org=tenant.org, actor=tenant.owner, name=f"Segment {next(_counter)}", filters={})
+
+
+@factory("contacts.importjob")
+def make_import_job(tenant):
+    from contacts.models import ImportJob
+
+    # Test data: a finished job row as the import service leaves it (no file is needed to look it up).
+    return ImportJob.objects.create(
+        org=tenant.org,
+        status="done",
+        file_path="imports/none.csv",
+        original_filename="decoy.csv",
+        consent_basis="opt_in",
+        consent_source="shop till",
+        created_by=tenant.owner,
+    )

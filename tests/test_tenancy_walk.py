@@ -17,6 +17,11 @@ NOT_TENANT_IDS = {
     "set_language",
     "sms_webhook_status",  # a gateway name; authenticated by the gateway's signature
     "sms_webhook_inbound",
+    "public_optin",  # the public opt-in form of a shop, by its public slug
+    "public_optin_confirm",
+    "optin",
+    "optin_confirm",
+    "short_link",  # /r/<code>: public redirect of a tracked link
 }
 SKIPPED_NAMESPACES = {"admin"}
 IGNORED_KWARGS = {"format"}

@@ -1,3 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+contacts = views.ContactViewSet
+lists = views.ContactListViewSet
+imports = views.ImportViewSet
+optouts = views.OptOutViewSet
+
+# Paths without a trailing slash, as written in api.md.
+urlpatterns = [
+    path("contacts", contacts.as_view({"get": "list", "post": "create"}), name="api-contacts"),
+    path(
+        "contacts/<str:pk>",
+        contacts.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="api-contact",
+    ),
+    path("lists", lists.as_view({"get": "list", "post": "create"}), name="api-lists"),
+    path("lists/<str:pk>", lists.as_view({"get": "retrieve"}), name="api-list"),
+    path("lists/<str:pk>/contacts", lists.as_view({"post": "add_contacts"}), name="api-list-contacts"),
+    path("imports", imports.as_view({"get": "list", "post": "create"}), name="api-imports"),
+    path("imports/<str:pk>", imports.as_view({"get": "retrieve"}), name="api-import"),
+    path("imports/<str:pk>/errors", imports.as_view({"get": "errors"}), name="api-import-errors"),
+    path("optouts", optouts.as_view({"get": "list", "post": "create"}), name="api-optouts"),
+]

@@ -22,9 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 E2E_REDIS_DB = os.environ.get("E2E_REDIS_DB", "14")
-# Playwright's sync API keeps an event loop running in the test thread; Django then refuses database
-# calls from that thread (fixtures' flush) unless told that this is a synchronous test process.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -71,6 +68,10 @@ def http_ok(url: str) -> bool:
 @pytest.fixture(scope="session")
 def e2e_requirements():
     from django.db import connection
+
+    # Playwright's sync API keeps an event loop running in the test thread; Django then refuses database
+    # calls from that thread (fixtures' flush) unless told that this is a synchronous test process.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     if connection.vendor != "postgresql":
         pytest.skip("browser tests need PostgreSQL: the worker and gateway run in other processes")

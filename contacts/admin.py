@@ -1,0 +1,82 @@
+"""Admin of contacts (operators, across organisations). Imports and exports go through ContactResource,
+which is bound to one organisation: the import form asks which one."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from import_export.admin import ImportExportModelAdmin
+from import_export.forms import ExportForm, ImportForm
+
+from smsplatform.models import Organisation
+
+from .models import ConsentProof, Contact, ContactList, ImportJob, Segment
+from .resources import ContactResource
+
+
+class OrgImportForm(ImportForm):
+    org = forms.ModelChoiceField(queryset=Organisation.objects.order_by("name"), required=True)
+
+
+class OrgExportForm(ExportForm):
+    org = forms.ModelChoiceField(queryset=Organisation.objects.order_by("name"), required=True)
+
+
+@admin.register(Contact)
+class ContactAdmin(ImportExportModelAdmin):
+    resource_classes = [ContactResource]
+    import_form_class = OrgImportForm
+    export_form_class = OrgExportForm
+    list_display = ["phone", "first_name", "last_name", "org", "consent_basis", "opted_out", "created_at"]
+    list_filter = ["opted_out", "consent_basis"]
+    list_select_related = ["org"]
+    search_fields = ["phone", "last_name"]
+    raw_id_fields = ["org"]
+    readonly_fields = ["opted_out", "region", "timezone", "calendar", "created_at", "updated_at"]
+    show_full_result_count = False
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("form")
+        org = form.cleaned_data.get("org") if form is not None and hasattr(form, "cleaned_data") else None
+        return {**super().get_import_resource_kwargs(request, **kwargs), "org": org}
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("export_form")
+        org = form.cleaned_data.get("org") if form is not None and hasattr(form, "cleaned_data") else None
+        return {**super().get_export_resource_kwargs(request, **kwargs), "org": org}
+
+
+@admin.register(ContactList)
+class ContactListAdmin(admin.ModelAdmin):
+    list_display = ["name", "org", "created_at"]
+    list_select_related = ["org"]
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "org", "updated_at"]
+    list_select_related = ["org"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "original_filename",
+        "org",
+        "status",
+        "processed_rows",
+        "created",
+        "updated",
+        "invalid",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["org"]
+    readonly_fields = [f.name for f in ImportJob._meta.fields]
+
+
+@admin.register(ConsentProof)
+class ConsentProofAdmin(admin.ModelAdmin):
+    list_display = ["contact", "basis", "source", "collected_at", "org"]
+    list_select_related = ["org", "contact"]
+    raw_id_fields = ["contact", "org"]

@@ -1,0 +1,7 @@
+"""Periodic work of the contacts module (add "contacts.beat" to BEAT_MODULES in smsplatform/celery.py)."""
+
+from __future__ import annotations
+
+BEAT_SCHEDULE: dict[str, dict] = {
+    "contacts-requeue-stalled-imports": {"task": "contacts.requeue_stalled_import_jobs", "schedule": 300.0},
+}
