@@ -33,12 +33,20 @@ def org_policy(org) -> Policy:
     """The organisation's effective policy: its pack and its stored restrictions.
 
     Stored restrictions were validated against the pack when saved; if the organisation has since moved
-    to a narrower pack they may be looser, and then only the pack applies (never something looser).
+    to a narrower pack (from its general settings) some may be looser than the new pack. They are then
+    merged without validation: windows are intersected with the pack's and caps take the minimum, so
+    nothing widens, and the organisation's closing days, closing dates and lower caps still apply.
+    Only malformed restrictions are ignored, in favour of the pack alone.
     """
     pack = get_pack(getattr(org, "rule_pack", None))
+    restrictions = org_restrictions(org)
     try:
-        return effective_policy(pack, org_restrictions(org))
-    except ValidationError:  # stale restrictions must never widen nor break sending
+        return effective_policy(pack, restrictions)
+    except ValidationError:
+        pass
+    try:  # stale restrictions must never widen the pack, nor be dropped, nor break sending
+        return effective_policy(pack, restrictions, validate=False)
+    except ValidationError:
         return effective_policy(pack)
 
 

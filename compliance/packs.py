@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 DEFAULT_PACK = "FR_STRICT"
 BLOCKED, ALLOWED, DISCOURAGED = "blocked", "allowed", "discouraged"
@@ -37,12 +39,18 @@ _INTERVAL_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 def _parse_interval(text: str) -> Interval:
     match = _INTERVAL_RE.match(str(text))
     if not match:
-        raise ValidationError(f"{text!r} is not a time range such as 08:00-20:00.", code="invalid_window")
+        raise ValidationError(
+            _("“%(value)s” is not a time range such as 08:00-20:00."),
+            code="invalid_window",
+            params={"value": text},
+        )
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if m1 > 59 or m2 > 59 or start > 1440 or end > 1440 or start >= end:
         raise ValidationError(
-            f"{text!r} is not a valid time range (start before end, 00:00-24:00).", code="invalid_window"
+            _("“%(value)s” is not a valid time range (start before end, 00:00-24:00)."),
+            code="invalid_window",
+            params={"value": text},
         )
     return start, end
 
@@ -75,7 +83,9 @@ def _parse_windows(
             indexes = _day_indexes(str(spec))
         except ValueError:
             raise ValidationError(
-                f"{spec!r} is not a day (mon..sun or a range such as mon-sat).", code="invalid_day"
+                _("“%(value)s” is not a day (mon..sun or a range such as mon-sat)."),
+                code="invalid_day",
+                params={"value": spec},
             )
         if isinstance(ranges, str):
             ranges = [ranges]
@@ -229,7 +239,9 @@ def _parse_weekday(value: Any) -> int:
         return value
     if isinstance(value, str) and value.strip().lower() in WEEKDAYS:
         return WEEKDAYS.index(value.strip().lower())
-    raise ValidationError(f"{value!r} is not a weekday (mon..sun or 0..6).", code="invalid_day")
+    raise ValidationError(
+        _("“%(value)s” is not a weekday (mon..sun or 0..6)."), code="invalid_day", params={"value": value}
+    )
 
 
 def _parse_cap(name: str, value: Any) -> int | None:
@@ -238,10 +250,14 @@ def _parse_cap(name: str, value: Any) -> int | None:
     try:
         cap = int(value)
     except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a whole number.", code="invalid_cap")
+        raise ValidationError(
+            _("%(name)s must be a whole number."), code="invalid_cap", params={"name": name}
+        )
     if cap < 1:
         raise ValidationError(
-            f"{name} must be at least 1 (close days instead to stop sending).", code="invalid_cap"
+            _("%(name)s must be at least 1 (close days instead to stop sending)."),
+            code="invalid_cap",
+            params={"name": name},
         )
     return cap
 
@@ -255,14 +271,16 @@ def parse_restrictions(data: dict[str, Any] | Restrictions | None) -> Restrictio
                            "block_discouraged"}  # fmt: skip
     if unknown:
         raise ValidationError(
-            f"Unknown sending policy settings: {', '.join(sorted(unknown))}.", code="invalid"
+            _("Unknown sending policy settings: %(names)s."),
+            code="invalid",
+            params={"names": ", ".join(sorted(map(str, unknown)))},
         )
     try:
         blocked = frozenset(
             d if isinstance(d, date) else date.fromisoformat(str(d)) for d in data.get("blocked_dates") or ()
         )
     except ValueError:
-        raise ValidationError("Blocked dates must be dates such as 2026-08-15.", code="invalid_date")
+        raise ValidationError(_("Blocked dates must be dates such as 2026-08-15."), code="invalid_date")
     return Restrictions(
         windows=_parse_windows(data.get("windows") or {}, partial=True),
         closed_weekdays=frozenset(_parse_weekday(d) for d in data.get("closed_weekdays") or ()),
@@ -316,23 +334,56 @@ class Policy:
 
 
 def _check_stricter(pack: RulePack, r: Restrictions) -> None:
+    from .wording import day_span, intervals_text
+
     errors = []
+    # Days refused for the same reason are named together ("Monday to Saturday: ..."), so that one
+    # window applied to every day gives one message, not six.
+    looser: dict[tuple[DayWindows, DayWindows], list[int]] = {}
     for day, windows in sorted(r.windows.items()):
         allowed = pack.windows[day]
         if day == SUNDAY and pack.sunday == BLOCKED:
             allowed = ()
         if not _day_contains(allowed, windows):
-            pack_text = ", ".join(format_interval(iv) for iv in allowed) or "closed"
+            looser.setdefault((windows, allowed), []).append(day)
+    for (windows, allowed), days in sorted(looser.items(), key=lambda kv: kv[1][0]):
+        params = {
+            "days": capfirst(day_span(days)),
+            "windows": intervals_text(windows),
+            "pack": pack.code,
+            "setting": "windows",
+        }
+        if allowed:
             errors.append(
-                f"{WEEKDAYS[day]}: {', '.join(format_interval(iv) for iv in windows)} is outside the "
-                f"{pack.code} window ({pack_text}); an organisation may only narrow it."
+                ValidationError(
+                    _(
+                        "%(days)s: %(windows)s is outside the %(pack)s window (%(allowed)s); an "
+                        "organisation may only narrow it."
+                    ),
+                    code="looser_than_pack",
+                    params={**params, "allowed": intervals_text(allowed)},
+                )
             )
-    if r.max_per_24h is not None and r.max_per_24h > pack.max_per_24h:
-        errors.append(f"max_per_24h {r.max_per_24h} is above the {pack.code} cap of {pack.max_per_24h}.")
-    if r.max_per_7d is not None and r.max_per_7d > pack.max_per_7d:
-        errors.append(f"max_per_7d {r.max_per_7d} is above the {pack.code} cap of {pack.max_per_7d}.")
+        else:
+            errors.append(
+                ValidationError(
+                    _("%(days)s: the %(pack)s pack is closed on that day; an organisation cannot open it."),
+                    code="looser_than_pack",
+                    params=params,
+                )
+            )
+    per_24h = _("%(value)s SMS per 24 hours is above the %(pack)s cap of %(cap)s.")
+    per_7d = _("%(value)s SMS per 7 days is above the %(pack)s cap of %(cap)s.")
+    caps = (  # "setting" names the form field an error belongs to
+        ("max_per_24h", r.max_per_24h, pack.max_per_24h, per_24h),
+        ("max_per_7d", r.max_per_7d, pack.max_per_7d, per_7d),
+    )
+    for setting, value, cap, message in caps:
+        if value is not None and value > cap:
+            params = {"value": value, "pack": pack.code, "cap": cap, "setting": setting}
+            errors.append(ValidationError(message, code="looser_than_pack", params=params))
     if errors:
-        raise ValidationError(errors, code="looser_than_pack")
+        raise ValidationError(errors)
 
 
 def _rules(
@@ -364,13 +415,22 @@ def _rules(
 
 
 def effective_policy(
-    pack: RulePack | str, restrictions: dict[str, Any] | Restrictions | None = None
+    pack: RulePack | str,
+    restrictions: dict[str, Any] | Restrictions | None = None,
+    *,
+    validate: bool = True,
 ) -> Policy:
-    """Merges an organisation's restrictions onto a pack; raises ValidationError if any is looser."""
+    """Merges an organisation's restrictions onto a pack; raises ValidationError if any is looser.
+
+    With ``validate=False`` a looser restriction is not refused but still cannot widen anything: windows
+    are intersected with the pack's and caps take the minimum, so the result is never looser than the
+    pack (used for restrictions stored under another, wider pack).
+    """
     if isinstance(pack, str):
         pack = get_pack(pack)
     r = parse_restrictions(restrictions)
-    _check_stricter(pack, r)
+    if validate:
+        _check_stricter(pack, r)
     base = _rules(pack.windows, pack, r)
     by_calendar = {}
     for calendar, ov in pack.overrides.items():

@@ -128,3 +128,41 @@ def sending_policy_set(*, org, restrictions: dict, actor: Any = None) -> OrgSend
     obj, _ = OrgSendingPolicy.objects.update_or_create(org=org, defaults={"restrictions": stored})
     audit_record(org=org, actor=actor, action="compliance.sending_policy_set", target=obj, data=stored)
     return obj
+
+
+@transaction.atomic
+def sending_rules_update(*, org, actor: Any, rule_pack: str, restrictions: dict) -> OrgSendingPolicy | None:
+    """Changes an organisation's rule pack and its own restrictions together, from the "Sending rules"
+    page.
+
+    The restrictions are validated against the NEW pack before anything is written, so that a pack
+    change can never leave restrictions that are looser than the pack (nor drop them). The pack goes
+    through ``organisation_update`` (audited as ``organisation.updated``); a compliance audit row keeps
+    the old and new pack, since a shop owner may have to prove which rules applied when. Restrictions go
+    through :func:`sending_policy_set`, only when they change. All or nothing.
+    """
+    from django.utils.translation import gettext_lazy as _
+
+    from smsplatform.services import organisation_update
+
+    from .packs import all_packs, effective_policy, restrictions_to_json
+    from .selectors import org_restrictions
+
+    if rule_pack not in all_packs():
+        raise ValidationError(
+            _("“%(value)s” is not a rule pack."), code="invalid_pack", params={"value": rule_pack}
+        )
+    new_json = restrictions_to_json(effective_policy(rule_pack, restrictions).restrictions)
+    old_pack = org.rule_pack
+    if old_pack != rule_pack:
+        organisation_update(org=org, actor=actor, rule_pack=rule_pack)
+        audit_record(
+            org=org,
+            actor=actor,
+            action="compliance.rule_pack_changed",
+            target=org,
+            data={"from": old_pack, "to": rule_pack},
+        )
+    if new_json != org_restrictions(org):
+        return sending_policy_set(org=org, restrictions=new_json, actor=actor)
+    return OrgSendingPolicy.objects.filter(org=org).first()

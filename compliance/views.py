@@ -6,29 +6,27 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
-from smsplatform.tenancy import OrgPageMixin
+from smsplatform.models import role_can
+from smsplatform.tenancy import SAFE_METHODS, OrgPageMixin
 
 from .checker import check_number, org_policy
 from .context import holiday_dates, holiday_names
-from .forms import CheckerForm
+from .forms import CheckerForm, SendingRulesForm
 from .gate import place_names
 from .packs import ALLOWED, BLOCKED, format_interval
 from .selectors import contact_calendars
+from .services import sending_rules_update
+from .wording import WEEKDAY_NAMES, describe_rules
 
-WEEKDAY_NAMES = [
-    _("Monday"),
-    _("Tuesday"),
-    _("Wednesday"),
-    _("Thursday"),
-    _("Friday"),
-    _("Saturday"),
-    _("Sunday"),
-]
 DAY_POLICY_LABELS = {
     BLOCKED: _("no sending"),
     ALLOWED: _("sending allowed"),
@@ -49,16 +47,44 @@ def upcoming_holidays(
 
 
 class SendingRulesView(OrgPageMixin, TemplateView):
+    """Everyone in the organisation reads the rules and uses the checker (GET); owners and admins change
+    the pack and the organisation's own, stricter rules (POST)."""
+
     template_name = "compliance/sending_rules.html"
+
+    @property
+    def required_capability(self) -> str:
+        return "read" if self.request.method in SAFE_METHODS else "manage"
+
+    def post(self, request, *args, **kwargs):
+        form = SendingRulesForm(request.POST, org=self.org)
+        if form.is_valid():
+            try:
+                sending_rules_update(
+                    org=self.org,
+                    actor=request.user,
+                    rule_pack=form.cleaned_data["rule_pack"],
+                    restrictions=form.restrictions,
+                )
+            except ValidationError as exc:
+                form.add_policy_errors(exc)
+            else:
+                messages.success(request, _("Your sending rules are saved."))
+                return redirect(reverse("compliance:sending_rules") + "#summary-title")
+        return self.render_to_response(self.get_context_data(settings_form=form))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["can_manage"] = role_can(self.membership.role, "manage")
+        if context["can_manage"] and "settings_form" not in context:
+            context["settings_form"] = SendingRulesForm(org=self.org)
         language = (get_language() or "fr")[:2]
         policy = org_policy(self.org)
         rules = policy.base
         org_tz = ZoneInfo(self.org.timezone or "Europe/Paris")
         today = timezone.now().astimezone(org_tz).date()
         context["policy"] = policy
+        context["summary"] = describe_rules(rules)
         context["days"] = [
             {"name": WEEKDAY_NAMES[i], "windows": [format_interval(w) for w in day]}
             for i, day in enumerate(rules.effective_windows)

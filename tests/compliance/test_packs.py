@@ -2,6 +2,7 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from compliance.packs import (
     ALLOWED,
@@ -115,9 +116,23 @@ def test_block_discouraged_makes_sunday_blocked():
     ],
 )
 def test_looser_or_malformed_restrictions_are_rejected(restrictions, fragment):
-    with pytest.raises(ValidationError) as exc:
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
         effective_policy("FR_STRICT", restrictions)
-    assert any(fragment in m for m in exc.value.messages)
+    with translation.override("en"):
+        assert any(fragment in m for m in exc.value.messages)
+
+
+def test_looser_restrictions_are_explained_in_french_by_default():
+    with translation.override("fr"), pytest.raises(ValidationError) as exc:
+        effective_policy("FR_STRICT", {"windows": {"mon-sat": "07:00-19:00", "sun": "10:00-12:00"}})
+    with translation.override("fr"):
+        assert exc.value.messages == [
+            "Du lundi au samedi : 07:00-19:00 dépasse la plage du pack FR_STRICT (08:00-20:00) ; une "
+            "organisation peut seulement la restreindre.",
+            "Dimanche : le pack FR_STRICT interdit l'envoi ce jour-là ; une organisation ne peut pas "
+            "l'ouvrir.",
+        ]
+    assert {e.code for e in exc.value.error_list} == {"looser_than_pack"}
 
 
 def test_restrictions_json_round_trip():
