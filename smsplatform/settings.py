@@ -242,6 +242,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The same choice sets appear in several serializers; one name each keeps the schema readable.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignCategoryEnum": "campaigns.models.Category",
+        "MessageCategoryEnum": "campaigns.models.MessageCategory",
+        "ConsentBasisEnum": "contacts.models.ConsentBasis",
+    },
 }
 
 # --- Product ----------------------------------------------------------------------------------------

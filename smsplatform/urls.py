@@ -45,6 +45,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.ui.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("billing/", include("billing.urls")),
+    path("webhooks/sms/", include("campaigns.webhook_urls")),
     path("reports/", include("analytics.urls")),
     path("", include("analytics.public_urls")),
     path("", include((contacts_urls.public_urlpatterns, "contacts_public"))),

@@ -114,3 +114,5 @@ def make_import_job(tenant):
         consent_source="shop till",
         created_by=tenant.owner,
     )
+
+import tests.campaigns.factories  # noqa: E402, F401 - registers the campaigns factories

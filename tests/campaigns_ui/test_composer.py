@@ -1,0 +1,138 @@
+"""The composer's live counter, the one-click fix, templates and the test send."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from campaigns.models import Message, Template
+from smsplatform.models import Role
+
+from .conftest import add_contacts
+
+pytestmark = pytest.mark.django_db
+
+# 56 characters: with the STOP mention (" STOP au 36111") 70 in GSM-7 (1 SMS); the emoji makes it UCS-2
+# with 72 code units (2 SMS).
+TEXT = "Soldes ce samedi : -20% sur tous les bouquets de saison"
+EMOJI = "\U0001f389"
+
+
+def counter(client, **data):
+    data.setdefault("category", "marketing")
+    response = client.post(reverse("campaigns_ui:counter"), data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    encoding = re.search(r'data-encoding="([^"]+)"', html).group(1)
+    segments = int(re.search(r'data-segments="(\d+)"', html).group(1))
+    credits = re.search(r'data-testid="counter-credits">([^<]+)<', html).group(1).strip()
+    return html, encoding, segments, credits
+
+
+def test_counter_emoji_switches_to_ucs2_doubles_the_cost_and_names_the_culprit(tenant_a):
+    contact_list = add_contacts(tenant_a, 3)
+    client = tenant_a.client(Role.MARKETER)
+
+    html, encoding, segments, credits = counter(client, body=TEXT, list_ids=[contact_list.pk])
+    assert (encoding, segments, credits) == ("GSM-7", 1, "3")
+    assert "STOP au 36111" in html  # the mention is appended, shown and counted
+    assert 'data-testid="culprit"' not in html
+
+    html, encoding, segments, credits = counter(client, body=TEXT + " " + EMOJI, list_ids=[contact_list.pk])
+    assert (encoding, segments, credits) == ("UCS-2", 2, "6")
+    assert f'data-char="{EMOJI}"' in html
+    assert f'data-fix-char="{EMOJI}"' in html
+    assert "2 SMS → 1 SMS" in html
+
+
+def test_counter_accent_fix_and_stop_mention_counted(tenant_a):
+    client = tenant_a.client()
+    html, encoding, segments, _ = counter(client, body="Fête des mères : -10%")
+    assert encoding == "UCS-2"
+    assert 'data-char="ê"' in html
+    assert "Replace with “e”" in html or "Remplacer par « e »" in html or 'data-fix-char="ê"' in html
+    # Transactional messages get no STOP mention.
+    html, *_ = counter(client, body="Votre commande est prête", category="transactional")
+    assert 'data-testid="stop-suffix"' not in html
+
+
+def test_counter_explains_a_refused_sender(tenant_a):
+    html, *_ = counter(tenant_a.client(), body="Bonjour", sender_id="INFO")
+    assert 'data-testid="sender-errors"' in html
+
+
+def test_fix_endpoint_replaces_one_character_or_all(tenant_a):
+    client = tenant_a.client()
+    url = reverse("campaigns_ui:fix")
+    body = f"C’est la fête {EMOJI} !"
+    data = client.post(url, {"body": body, "char": EMOJI}).json()
+    assert data["body"] == "C’est la fête !"
+    data = client.post(url, {"body": body, "char": "ê"}).json()
+    assert data["body"] == f"C’est la fete {EMOJI} !"
+    data = client.post(url, {"body": body, "all": "1"}).json()
+    assert data["body"] == "C'est la fete !"
+    assert client.post(url, {"body": body, "char": ""}).status_code == 400
+
+    # After the fix, the counter is back to GSM-7 and the cost halves.
+    contact_list = add_contacts(tenant_a, 2)
+    fixed = client.post(url, {"body": TEXT + " " + EMOJI, "char": EMOJI}).json()["body"]
+    _, encoding, segments, credits = counter(client, body=fixed, list_ids=[contact_list.pk])
+    assert (encoding, segments, credits) == ("GSM-7", 1, "2")
+
+
+def test_composer_page_has_merge_buttons_templates_and_no_inline_script(tenant_a):
+    Template.objects.create(org=tenant_a.org, name="Horaires", body="Ouvert dimanche {first_name|client}")
+    add_contacts(tenant_a, 1)
+    response = tenant_a.client().get(reverse("campaigns_ui:create"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-insert="{first_name|' in html
+    assert 'data-insert="{city}"' in html
+    assert 'id="composer-templates"' in html and "Horaires" in html
+    assert 'aria-live="polite"' in html
+    scripts = re.findall(r"<script([^>]*)>", html)
+    assert scripts and all("src=" in attrs or 'type="application/json"' in attrs for attrs in scripts)
+
+
+def test_template_save_from_composer_and_reuse(tenant_a, tenant_b):
+    client = tenant_a.client()
+    response = client.post(
+        reverse("campaigns_ui:templates"),
+        {"name": "Fête", "body": "Bonne fête {first_name|à vous} !"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    template = Template.objects.get(org=tenant_a.org, name="Fête")
+    page = client.get(reverse("campaigns_ui:create") + f"?template={template.pk}").content.decode()
+    assert "Bonne fête {first_name|à vous} !" in page
+    # Another organisation's template is not offered.
+    other = Template.objects.create(org=tenant_b.org, name="Secret", body="Texte secret de B")
+    page = client.get(reverse("campaigns_ui:create") + f"?template={other.pk}").content.decode()
+    assert "Texte secret de B" not in page
+    assert client.post(reverse("campaigns_ui:template_delete", args=[other.pk])).status_code == 404
+    assert client.post(reverse("campaigns_ui:template_delete", args=[template.pk])).status_code == 302
+    assert not Template.objects.filter(pk=template.pk).exists()
+
+
+def test_test_send_goes_through_the_transactional_service(tenant_a):
+    client = tenant_a.client(Role.MARKETER)
+    response = client.post(
+        reverse("campaigns_ui:test_send"),
+        {"phone": "06 12 34 56 78", "body": "Bonjour {first_name|Zoé}", "category": "marketing"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200, response.content
+    message = Message.objects.get(org=tenant_a.org, reason="test_send")
+    assert message.to == "+33612345678"
+    assert message.body == "Bonjour Zoé STOP au 36111"
+    assert message.category == "transactional"
+    bad = client.post(reverse("campaigns_ui:test_send"), {"phone": "123", "body": "x"})
+    assert bad.status_code == 400
+    assert (
+        tenant_a.client(Role.ANALYST)
+        .post(reverse("campaigns_ui:test_send"), {"phone": "0612345678"})
+        .status_code
+        == 403
+    )
