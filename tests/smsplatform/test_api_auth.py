@@ -75,3 +75,13 @@ def test_schema_and_docs_are_served_without_any_cdn(client):
     docs = client.get("/api/docs/").content.decode()
     assert "cdn" not in docs.lower()
     assert "/static/drf_spectacular_sidecar/" in docs
+
+
+def test_malformed_json_body_is_a_400_with_a_clear_message(tenant_a):
+    response = tenant_a.api().post(
+        "/api/v1/contacts", data='{"phone": "+33612345678",', content_type="application/json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert "JSON" in body["detail"]
+    assert body["code"] == "parse_error"

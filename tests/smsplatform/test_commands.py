@@ -30,3 +30,35 @@ def test_createorg_refuses_a_weak_password_clearly():
     with pytest.raises(CommandError, match="too short|trop court"):
         call_command("createorg", "X", "--owner-email", "x@example.com", "--owner-password", "abc")
     assert not Organisation.objects.exists()
+
+
+def test_seed_demo_loads_twice_without_duplicating_anything(capsys):
+    from campaigns.models import Campaign
+    from contacts.models import Contact, ContactList
+    from smsplatform.models import Membership, User
+
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    counts = (
+        Organisation.objects.count(),
+        User.objects.count(),
+        Membership.objects.count(),
+        Contact.objects.count(),
+        ContactList.objects.count(),
+        Campaign.objects.count(),
+    )
+    call_command("seed_demo")
+    assert "demo@smsplatform.local" in first
+    assert counts[3] >= 200
+    assert counts[4] == 2
+    assert counts[5] == 1
+    assert (
+        Organisation.objects.count(),
+        User.objects.count(),
+        Membership.objects.count(),
+        Contact.objects.count(),
+        ContactList.objects.count(),
+        Campaign.objects.count(),
+    ) == counts
+    demo = Organisation.objects.get(slug="demo")
+    assert credits_balance(demo) == 100
