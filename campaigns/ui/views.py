@@ -515,7 +515,7 @@ class CalendarView(OrgPageMixin, TemplateView):
             "canWrite": self.membership.can("write"),
             "timeZone": self.org.timezone or "Europe/Paris",
             "text": {
-                "confirm": _("Move \u201c%(name)s\u201d to %(when)s?"),
+                "confirm": _("Move “%(name)s” to %(when)s?"),
                 "deferred": _(
                     "%(deferred)s of %(recipients)s recipients would be deferred (quiet hours) "
                     "until %(until)s."
