@@ -297,7 +297,7 @@ def _csv_records(reader: Any) -> Iterator[tuple[int, list[str]]]:
         start = previous_line + 1
         previous_line = reader.line_num
         # Blank lines and lines of bare delimiters (Excel pads exports with ";;;;") carry nothing.
-        if any(cell.strip() for cell in record):
+        if "".join(record).strip():  # one C call: the same as any(cell.strip() for cell in record)
             yield start, record
 
 
