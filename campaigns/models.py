@@ -149,8 +149,9 @@ class Message(models.Model):
     """One SMS to one recipient: a campaign's (unique per contact) or a standalone transactional one."""
 
     org = models.ForeignKey("smsplatform.Organisation", on_delete=models.CASCADE, related_name="sms_messages")
+    # No single-column index: message_campaign_id (below) and the other composite indexes lead with it.
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
     )
     contact = models.ForeignKey(
         "contacts.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="sms_messages"
@@ -207,6 +208,9 @@ class Message(models.Model):
             models.Index(fields=["org", "status", "deferred_until"], name="message_org_status_deferred"),
             models.Index(fields=["status", "deferred_until"], name="message_status_deferred"),
             models.Index(fields=["campaign", "status"], name="message_campaign_status"),
+            # A campaign's first and last message ids, read index-only: they bound the report's
+            # per-recipient pages (keyset on the id) so that no page walks other campaigns' rows.
+            models.Index(fields=["campaign", "-id"], name="message_campaign_id"),
             # The reconciliation of rows stuck in ``sending``.
             models.Index(fields=["status", "claimed_at"], name="message_status_claimed"),
             # Receipts are matched by the provider's id.

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 
 from contacts.models import Contact
 from contacts.selectors import audience_contact_ids
@@ -109,45 +109,6 @@ def campaign_status_counts(campaign: Campaign) -> dict[str, int]:
     return counts
 
 
-def campaign_report(campaign: Campaign) -> dict[str, Any]:
-    """The figures of api.md's report (two queries). Clicks are not tracked yet: zero."""
-    counts = campaign_status_counts(campaign)
-    reasons = dict(
-        Message.objects.filter(org_id=campaign.org_id, campaign=campaign, status=MessageStatus.BLOCKED)
-        .values_list("block_reason")
-        .annotate(n=Count("id"))
-    )
-    spent = (
-        Message.objects.filter(
-            org_id=campaign.org_id, campaign=campaign, status__in=SPENT_STATUSES
-        ).aggregate(total=Sum("credits"))["total"]
-        or 0
-    )
-    opt_outs = InboundMessage.objects.filter(
-        org_id=campaign.org_id, in_reply_to__campaign=campaign, kind__in=("opt_out", "near_miss_opt_out")
-    ).count()
-    sent = counts["sent"] + counts["delivered"] + counts["undelivered"]
-    return {
-        "recipients": sum(counts.values()),
-        "status_counts": {
-            "queued": counts["pending"] + counts["sending"],
-            "deferred": counts["deferred"],
-            "sent": sent,
-            "delivered": counts["delivered"],
-            "failed": counts["failed"] + counts["undelivered"],
-            "blocked": counts["blocked"],
-            "cancelled": counts["cancelled"],
-        },
-        "blocked_reasons": reasons,
-        "delivery_rate": round(counts["delivered"] / sent, 4) if sent else 0.0,
-        "clicks": 0,
-        "unique_clicks": 0,
-        "click_rate": 0.0,
-        "opt_outs": opt_outs,
-        "credits_spent": spent,
-    }
-
-
 def upcoming_campaigns(org: Organisation, limit: int = 5) -> list[Campaign]:
     """Next scheduled campaigns (dashboard widget), one query."""
     return list(
@@ -210,3 +171,15 @@ def phone_thread(org: Organisation, number: str, limit: int = 50) -> list[dict[s
     items += [{"direction": "in", "at": m["received_at"], **m} for m in inbound]
     items.sort(key=lambda item: item["at"])
     return items
+
+
+def contact_messages(org: Organisation, contact_id: int, limit: int = 50) -> list[Message]:
+    """The latest messages sent to one contact, for the contact page (one indexed query)."""
+    return list(
+        Message.objects.filter(org=org, contact_id=contact_id)
+        .select_related("campaign")
+        .only(
+            "id", "body", "status", "block_reason", "sent_at", "delivered_at", "created_at", "campaign__name"
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -2,8 +2,9 @@
 transactional messages (confirmations, one-time codes) that go through the same pipeline.
 
 The launch is one transaction (architecture.md): the audience is frozen into one message row per
-recipient, the credits are reserved against the billing ledger, the campaign becomes ``sending``, and the
-coordinator task is enqueued only after commit. The dispatch itself lives in :mod:`campaigns.pipeline`.
+recipient, its URLs become per-recipient tracked short links (:mod:`analytics.links`), the credits are
+reserved against the billing ledger, the campaign becomes ``sending``, and the coordinator task is
+enqueued only after commit. The dispatch itself lives in :mod:`campaigns.pipeline`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from analytics.links import body_for_counting, links_for_messages, shorten_body
 from billing.selectors import credits_balance, prices_for_regions
 from billing.services import InsufficientCredits, credits_reserve, credits_settle
 from compliance.checker import org_policy
@@ -299,10 +301,11 @@ def _sender_for(org: Organisation, campaign: Campaign) -> str:
     raise ValidationError({"sender_id": [_("Choose a valid sender ID for this campaign.")]})
 
 
-def _build_messages(org: Organisation, campaign: Campaign, sender: str, gateway: str, now: datetime):
-    """The message rows of a campaign, rendered per recipient, and their total credits."""
-    marketing = campaign.category == Category.MARKETING
-    template = prepare_body(campaign.body, marketing=marketing, stop_mention=org.stop_mention)
+def _build_messages(
+    org: Organisation, campaign: Campaign, template: str, sender: str, gateway: str, now: datetime
+):
+    """The message rows of a campaign, rendered per recipient from ``template``, and their total
+    credits."""
     rows = list(audience_rows(org, campaign))
     prices = prices_for_regions({r["region"] or "" for r in rows})
     messages, total = [], 0
@@ -332,21 +335,72 @@ def _build_messages(org: Organisation, campaign: Campaign, sender: str, gateway:
     return messages, total
 
 
+def _track_links(org: Organisation, campaign: Campaign, chunk: list[Message]) -> None:
+    """Gives one chunk of freshly inserted messages their own short links and saves their final bodies,
+    before the dispatch can read them (it is enqueued on commit). A constant number of queries per chunk:
+    the ids of the chunk's rows, :func:`analytics.links.links_for_messages` (idempotent: a retried launch
+    reuses the codes issued), one bulk UPDATE."""
+    body_of = {m.contact_id: m.body for m in chunk}
+    rows = Message.objects.filter(
+        org_id=org.pk, campaign_id=campaign.pk, contact_id__in=list(body_of)
+    ).values_list("id", "contact_id")
+    contact_of = dict(rows)
+    items = [(message_id, body_of[contact_id]) for message_id, contact_id in contact_of.items()]
+    bodies = links_for_messages(org=org, campaign_id=campaign.pk, items=items)
+    changed = [(message_id, bodies[message_id]) for message_id, body in items if bodies[message_id] != body]
+    _bodies_update(org, campaign, changed)
+    for message_id, body in changed:  # keep the in-memory rows in step with the table
+        body_of[contact_of[message_id]] = body
+    for message in chunk:
+        message.body = body_of[message.contact_id]
+
+
+def _bodies_update(org: Organisation, campaign: Campaign, rows: list[tuple[int, str]]) -> None:
+    """Sets the body of many messages in one statement: ``UPDATE ... FROM (VALUES ...)`` on PostgreSQL,
+    ``bulk_update`` elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Message.objects.bulk_update(
+            [Message(pk=message_id, body=body) for message_id, body in rows], ["body"], batch_size=500
+        )
+        return
+    # Only the table's name and placeholders are formatted in; every value is a parameter.
+    table = connection.ops.quote_name(Message._meta.db_table)
+    values = ", ".join(["(%s::bigint, %s::text)"] * len(rows))
+    params: list[Any] = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS m SET body = v.body FROM (VALUES {values}) AS v(id, body) "  # noqa: S608
+            "WHERE m.id = v.id AND m.org_id = %s AND m.campaign_id = %s",
+            [*params, org.pk, campaign.pk],
+        )
+
+
 def _start(*, org: Organisation, actor: Any, campaign: Campaign, now: datetime) -> Campaign:
     """Launch proper, inside the caller's transaction with the campaign row locked."""
     from .pipeline import enqueue_dispatch
 
     gateway = getattr(settings, "SMS_GATEWAY", "loopback")
     sender = _sender_for(org, campaign)
-    messages, total = _build_messages(org, campaign, sender, gateway, now)
+    marketing = campaign.category == Category.MARKETING
+    template = prepare_body(campaign.body, marketing=marketing, stop_mention=org.stop_mention)
+    # URLs become placeholders of the short link's exact length before the merge fields are rendered, so
+    # that encoding, segments and credits are those of what is really sent (a few queries, none without
+    # a URL; rolled back with the launch when it fails below).
+    template, tracked = shorten_body(org=org, campaign_id=campaign.pk, body=template)
+    messages, total = _build_messages(org, campaign, template, sender, gateway, now)
     if not messages:
         raise EmptyAudience(_("This campaign has no recipient: add a list or a segment with contacts."))
     balance = credits_balance(org)
     if total > balance:  # fail before writing thousands of rows; the reservation below is authoritative
         raise InsufficientCredits(needed=total, available=balance)
     for start in range(0, len(messages), INSERT_CHUNK):
+        chunk = messages[start : start + INSERT_CHUNK]
         # ignore_conflicts: unique (campaign, contact) makes a relaunch insert nothing twice.
-        Message.objects.bulk_create(messages[start : start + INSERT_CHUNK], ignore_conflicts=True)
+        Message.objects.bulk_create(chunk, ignore_conflicts=True)
+        if tracked:
+            _track_links(org, campaign, chunk)
     if total > 0:
         credits_reserve(org=org, amount=total, reference=campaign.reference, actor=actor)
     Campaign.objects.filter(pk=campaign.pk).update(
@@ -459,6 +513,8 @@ def campaign_estimate(*, org: Organisation, campaign: Campaign, at: datetime | N
     at = at or (campaign.scheduled_at if campaign.scheduled_at and campaign.scheduled_at > now else now)
     marketing = campaign.category == Category.MARKETING
     template = prepare_body(campaign.body, marketing=marketing, stop_mention=org.stop_mention)
+    # URLs counted at the length of their tracked short link, as the launch will send them (no write).
+    template = body_for_counting(template)
     rows = list(audience_rows(org, campaign))
     prices = prices_for_regions({r["region"] or "" for r in rows})
     suppressed = suppressed_numbers(org, [r["phone"] for r in rows])

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from compliance.context import recipient_context
-from compliance.selectors import suppressed_numbers
+from compliance.selectors import is_suppressed, suppressed_numbers
 from compliance.services import suppression_add, suppression_forget_numbers, suppression_lift
 from smsplatform.models import Organisation
 from smsplatform.services import audit_record
@@ -926,11 +926,25 @@ def _code_hash(token: str, code: str) -> str:
     return hmac.new(key, f"{token}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+@transaction.atomic
 def optin_request(*, org: Organisation, phone: str, first_name: str, ip_address: str | None) -> PendingOptIn:
-    """First step of the double opt-in: keeps the request and sends a 6-digit code by SMS (logged until
-    the gateway layer sends ``transactional`` messages). Only a keyed hash of the code is stored."""
+    """First step of the double opt-in: keeps the request and sends a 6-digit code by SMS (transactional,
+    through the gateway layer). Only a keyed hash of the code is stored."""
     form = optin_form_get(org=org)
     e164 = phone_normalise(org=org, raw=phone)
+    if is_suppressed(org, e164):
+        # A number that said STOP receives nothing from us, not even a code: a stranger could type it in.
+        # Its owner lifts the opt-out by replying START to one of the shop's messages.
+        raise ValidationError(
+            {
+                "phone": [
+                    _(
+                        "This number asked us to stop sending SMS. "
+                        "Reply START to one of our messages to subscribe again."
+                    )
+                ]
+            }
+        )
     token = secrets.token_urlsafe(24)
     code = f"{secrets.randbelow(1_000_000):06d}"
     pending = PendingOptIn.objects.create(
@@ -943,8 +957,26 @@ def optin_request(*, org: Organisation, phone: str, first_name: str, ip_address:
         ip_address=ip_address or None,
         expires_at=timezone.now() + OPTIN_CODE_LIFETIME,
     )
-    logger.info("Opt-in confirmation code for org %s, %s: %s", org.slug, e164, code)
+    _optin_code_send(org=org, phone=e164, code=code, pending=pending)
     return pending
+
+
+def _optin_code_send(*, org: Organisation, phone: str, code: str, pending: PendingOptIn) -> None:
+    """Sends the double opt-in code as a transactional SMS through the gateway layer. It is charged like
+    any SMS of the shop (the public form is rate-limited per IP, so a stranger cannot drain the credits
+    faster than that); a shop without credits gets a clear refusal instead of a silent drop."""
+    from billing.services import InsufficientCredits
+    from campaigns.services import sms_send_transactional
+
+    body = _("Your %(brand)s confirmation code: %(code)s") % {"brand": org.display_brand, "code": code}
+    try:
+        sms_send_transactional(
+            org=org, to=phone, body=body, reason="optin_code", idempotency_key=f"optin:{pending.token}"
+        )
+    except InsufficientCredits:
+        raise ValidationError(
+            {"phone": [_("This shop cannot send confirmation codes right now. Please try again later.")]}
+        )
 
 
 def optin_confirm(*, org: Organisation, token: str, code: str, ip_address: str | None) -> Contact:

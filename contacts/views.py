@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from campaigns.selectors import contact_messages
 from compliance.selectors import suppression_list
 from smsplatform.models import Organisation
 from smsplatform.tenancy import OrgPageMixin, get_org_object_or_404
@@ -186,6 +187,7 @@ class ContactDetailView(OrgPageMixin, TemplateView):
         ctx["contact_lists"] = selectors.contact_lists_of(self.org, contact)
         ctx["proofs"] = selectors.contact_consent_history(self.org, contact)[:100]
         ctx["suppression"] = suppression_list(self.org).filter(phone_e164=contact.phone).first()
+        ctx["sms_messages"] = contact_messages(self.org, contact.pk)
         return ctx
 
 
@@ -219,6 +221,7 @@ class ContactEditView(OrgPageMixin, TemplateView):
 
 class ContactOptOutView(OrgPageMixin, View):
     tenant_model = Contact
+
     def post(self, request, pk):
         contact = get_org_object_or_404(Contact, self.org, pk=pk)
         services.optout_add(org=self.org, actor=request.user, phone=contact.phone, source="manual")
@@ -251,6 +254,7 @@ class ContactGdprEraseView(OrgPageMixin, View):
 
 class ContactDeleteView(OrgPageMixin, View):
     tenant_model = Contact
+
     def post(self, request, pk):
         contact = get_org_object_or_404(Contact, self.org, pk=pk)
         services.contact_delete(org=self.org, actor=request.user, contact=contact)
@@ -285,6 +289,7 @@ class ListsView(OrgPageMixin, TemplateView):
 
 class ListDetailView(OrgPageMixin, View):
     tenant_model = ContactList
+
     def get(self, request, pk):
         contact_list = get_org_object_or_404(ContactList, self.org, pk=pk)
         return redirect(f"{reverse('contacts:list')}?list={contact_list.pk}")
@@ -292,6 +297,7 @@ class ListDetailView(OrgPageMixin, View):
 
 class ListDeleteView(OrgPageMixin, View):
     tenant_model = ContactList
+
     def post(self, request, pk):
         contact_list = get_org_object_or_404(ContactList, self.org, pk=pk)
         services.contact_list_delete(org=self.org, actor=request.user, contact_list=contact_list)
@@ -375,6 +381,7 @@ class SegmentCountView(OrgPageMixin, View):
 
 class SegmentDeleteView(OrgPageMixin, View):
     tenant_model = Segment
+
     def post(self, request, pk):
         segment = get_org_object_or_404(Segment, self.org, pk=pk)
         services.segment_delete(org=self.org, actor=request.user, segment=segment)
@@ -584,6 +591,7 @@ class ImportConsentView(_DraftMixin, OrgPageMixin, TemplateView):
 
 class ImportJobView(OrgPageMixin, TemplateView):
     """Step 5: the progress bar (polled with htmx) and, at the end, the report."""
+
     tenant_model = ImportJob
 
     template_name = "contacts/import_job.html"
@@ -615,6 +623,7 @@ def _reason_rows(job: ImportJob) -> list[tuple[str, int]]:
 
 class ImportRejectedView(OrgPageMixin, View):
     tenant_model = ImportJob
+
     def get(self, request, pk):
         job = get_org_object_or_404(ImportJob, self.org, pk=pk)
         path = jobs.rejected_rows_file(job)
@@ -630,6 +639,7 @@ class ImportRejectedView(OrgPageMixin, View):
 
 class ImportResumeView(OrgPageMixin, View):
     tenant_model = ImportJob
+
     def post(self, request, pk):
         job = get_org_object_or_404(ImportJob, self.org, pk=pk)
         try:

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from billing.selectors import credits_balance
 
 from .selectors import user_memberships
@@ -16,4 +18,5 @@ def organisation(request):
         "credit_balance": credits_balance(org),
         "can_manage": membership.can("manage"),
         "can_write": membership.can("write"),
+        "sms_gateway": settings.SMS_GATEWAY,
     }

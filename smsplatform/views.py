@@ -18,7 +18,13 @@ from django.views.generic import FormView, TemplateView
 from . import forms, services
 from .middleware import SESSION_ORG_KEY
 from .models import ApiKey, Invitation, Membership
-from .selectors import org_api_keys, org_audit_entries, org_members, org_open_invitations
+from .selectors import (
+    onboarding_checklist,
+    org_api_keys,
+    org_audit_entries,
+    org_members,
+    org_open_invitations,
+)
 from .tenancy import OrgPageMixin, get_org_object_or_404
 
 
@@ -36,7 +42,8 @@ def dashboard_widgets(request) -> list[str]:
     from django.template.loader import select_template
 
     names = []
-    for candidate in ("campaigns/_dashboard.html", "contacts/_dashboard.html"):
+    # The results (last 30 days, comparison of campaigns) first: the home page is where they are read.
+    for candidate in ("analytics/_dashboard.html", "contacts/_dashboard.html"):
         try:
             select_template([candidate])
             names.append(candidate)
@@ -51,6 +58,8 @@ class DashboardView(OrgPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx["widgets"] = dashboard_widgets(self.request)
+        ctx["checklist"] = onboarding_checklist(self.org)
+        ctx["checklist_done"] = all(step["done"] for step in ctx["checklist"])
         return ctx
 
 

@@ -67,18 +67,6 @@ class EstimateSerializer(serializers.Serializer):
     balance = serializers.IntegerField()
 
 
-class ReportSerializer(serializers.Serializer):
-    recipients = serializers.IntegerField()
-    status_counts = serializers.DictField(child=serializers.IntegerField())
-    blocked_reasons = serializers.DictField(child=serializers.IntegerField())
-    delivery_rate = serializers.FloatField()
-    clicks = serializers.IntegerField()
-    unique_clicks = serializers.IntegerField()
-    click_rate = serializers.FloatField()
-    opt_outs = serializers.IntegerField()
-    credits_spent = serializers.IntegerField()
-
-
 class MessageSerializer(serializers.ModelSerializer):
     campaign = serializers.PrimaryKeyRelatedField(source="campaign_id", read_only=True)
 

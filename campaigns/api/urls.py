@@ -5,7 +5,7 @@ from . import views
 campaigns = views.CampaignViewSet
 messages = views.MessageViewSet
 
-# Paths without a trailing slash, as written in api.md.
+# Paths without a trailing slash, as written in api.md. ``campaigns/<pk>/report`` is analytics.api.urls.
 urlpatterns = [
     path("campaigns", campaigns.as_view({"get": "list", "post": "create"}), name="api-campaigns"),
     path(
@@ -20,6 +20,5 @@ urlpatterns = [
     path("campaigns/<str:pk>/pause", campaigns.as_view({"post": "pause"}), name="api-campaign-pause"),
     path("campaigns/<str:pk>/resume", campaigns.as_view({"post": "resume"}), name="api-campaign-resume"),
     path("campaigns/<str:pk>/cancel", campaigns.as_view({"post": "cancel"}), name="api-campaign-cancel"),
-    path("campaigns/<str:pk>/report", campaigns.as_view({"get": "report"}), name="api-campaign-report"),
     path("messages", messages.as_view({"get": "list"}), name="api-messages"),
 ]

@@ -16,14 +16,12 @@ from smsplatform.tenancy import TenantModelViewSet, TenantViewSet
 from .. import services
 from ..errors import EmptyAudience, InvalidTransition
 from ..models import Campaign, Message, MessageStatus
-from ..selectors import campaign_report
 from .serializers import (
     CampaignInputSerializer,
     CampaignSerializer,
     EstimateInputSerializer,
     EstimateSerializer,
     MessageSerializer,
-    ReportSerializer,
 )
 
 
@@ -53,7 +51,7 @@ class CampaignViewSet(TenantModelViewSet):
 
     def initial(self, request, *args, **kwargs):
         # An estimate is a POST that writes nothing: any role that may read may ask for it.
-        self.required_capability = "read" if self.action in ("estimate", "report") else None
+        self.required_capability = "read" if self.action == "estimate" else None
         super().initial(request, *args, **kwargs)
 
     @extend_schema(request=CampaignInputSerializer, responses={201: CampaignSerializer})
@@ -115,11 +113,6 @@ class CampaignViewSet(TenantModelViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         return self._transition(request, services.campaign_cancel)
-
-    @extend_schema(responses=ReportSerializer)
-    @action(detail=True, methods=["get"])
-    def report(self, request, pk=None):
-        return Response(ReportSerializer(campaign_report(self.get_object())).data)
 
 
 class MessageViewSet(mixins.ListModelMixin, TenantViewSet):

@@ -2,13 +2,15 @@
 
 Pure functions over the compliance module (no query): the view passes the audience cost it loaded.
 Merge fields are counted after rendering with their fallback (``{first_name|client}`` counts as
-``client``); the exact per-recipient count is the estimate's job on the campaign page.
+``client``); the exact per-recipient count is the estimate's job on the campaign page. URLs are counted
+at the length of the tracked short link each recipient will get (:func:`analytics.links.body_for_counting`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from analytics.links import body_for_counting, preview_links
 from campaigns.models import Category
 from campaigns.rendering import merge_fields, prepare_body, render
 from compliance.encoding import GSM7, SUGGESTED_REPLACEMENTS, UCS2, SegmentInfo, analyse, count_segments
@@ -133,8 +135,9 @@ def compose(
     stop_suffix = ""
     if marketing and prepared != body.strip():
         stop_suffix = prepared[len(body.strip()) :].strip()
-    # A field without fallback renders empty (the cheapest case); the page says so.
-    final = render(prepared, {})
+    # A field without fallback renders empty (the cheapest case); the page says so. Each URL is counted
+    # as the short link that replaces it at launch.
+    final = body_for_counting(render(prepared, {}))
     info = analyse(final, smart=smart)
 
     # Fixes are computed on what is sent, then applied to what the author typed (the fix endpoint).
@@ -160,7 +163,7 @@ def compose(
 
     counter = Counter(
         body=body,
-        final=info.body,
+        final=preview_links(info.body),
         info=info,
         stop_suffix=stop_suffix,
         has_own_stop=has_stop_mention(body),

@@ -145,6 +145,15 @@
       arg.el.title = `${arg.event.title} · ${props.statusLabel}`;
     },
     eventDrop: onDrop,
+    // The toolbar's chevrons are decorative (the buttons carry the name); day numbers are not links
+    // here, so their "26 October 2026" label would only hide the visible "26" from speech input.
+    datesSet: () => {
+      element.querySelectorAll(".fc-icon").forEach((icon) => icon.setAttribute("aria-hidden", "true"));
+    },
+    dayCellDidMount: (arg) => {
+      arg.el.removeAttribute("aria-labelledby"); // a cell is named by what it shows: day and campaigns
+      arg.el.querySelectorAll("a.fc-daygrid-day-number:not([href])").forEach((a) => a.removeAttribute("aria-label"));
+    },
   });
   calendar.render();
 })();

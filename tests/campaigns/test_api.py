@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import TestCase
 
 from billing.selectors import credits_balance
 from campaigns.models import Campaign, CampaignStatus, Message
@@ -60,7 +59,6 @@ def test_create_list_and_detail(tenant_a, tenant_b):
         assert getattr(api, method)(f"/api/v1/campaigns/{decoy.pk}").status_code == 404
     for action in ("estimate", "launch", "pause", "resume", "cancel"):
         assert api.post(f"/api/v1/campaigns/{decoy.pk}/{action}").status_code == 404
-    assert api.get(f"/api/v1/campaigns/{decoy.pk}/report").status_code == 404
     assert Campaign.objects.get(pk=decoy.pk).status == CampaignStatus.DRAFT
 
 
@@ -202,16 +200,3 @@ def test_list_query_counts_are_constant(tenant_a, django_assert_num_queries, mon
         assert api.get("/api/v1/campaigns").status_code == 200
     with django_assert_num_queries(2):
         assert api.get("/api/v1/messages").status_code == 200
-
-
-def test_report(tenant_a, harness, loopback):
-    from campaigns import pipeline
-
-    contact_list, _ = make_audience(tenant_a, 2)
-    campaign = make_campaign(tenant_a, contact_list)
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        campaign_launch(org=tenant_a.org, actor=tenant_a.owner, campaign=campaign, now=MONDAY_10H)
-    harness.run(now=MONDAY_10H)
-    pipeline.campaigns_settle(now=MONDAY_10H)
-    data = tenant_a.api(Role.ANALYST).get(f"/api/v1/campaigns/{campaign.pk}/report").json()
-    assert data["recipients"] == 2 and data["status_counts"]["sent"] == 2 and data["credits_spent"] == 2

