@@ -100,6 +100,20 @@ def gate_offset(monkeypatch):
     return offset
 
 
+def use_broker(app, url: str) -> None:
+    """Points the Celery app of this process at another broker. Earlier tests of the session may have
+    opened producer connections to the suite's broker; they are pooled, so they must be dropped or the
+    live server would keep enqueuing where no worker of the stack listens."""
+    from kombu import pools
+
+    app.conf.broker_url = url
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()
+
+
 @pytest.fixture
 def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path, gate_offset):
     """Worker (with beat) and loopback gateway wired to the live server and the test database."""
@@ -120,7 +134,8 @@ def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path, g
     settings.CELERY_BROKER_URL = broker
     from smsplatform.celery import app as celery_app
 
-    celery_app.conf.broker_url = broker
+    previous_broker = celery_app.conf.broker_url
+    use_broker(celery_app, broker)
     celery_app.conf.task_always_eager = False
     env = {
         **os.environ,
@@ -182,6 +197,7 @@ def stack(e2e_requirements, live_server, transactional_db, settings, tmp_path, g
             print(f"--- {name} log ---\n{(logs / f'{name}.log').read_text()[-4000:]}")
         raise
     yield {"url": live_server.url, "gateway": gateway_url, "logs": logs, "gate_offset": gate_offset}
+    use_broker(celery_app, previous_broker)
     for _name, proc, _out in processes:
         proc.terminate()
     for name, proc, out in processes:
