@@ -547,7 +547,22 @@ def _run(job: ImportJob) -> None:
                     _process_chunk(job, plan, chunk, rejected)
         finally:
             rejected.close()
+    _refresh_planner_statistics()
     _finish(job, ImportStatus.DONE, "")
+
+
+def _refresh_planner_statistics() -> None:
+    """A large import changes the contact tables faster than autovacuum notices; a campaign launched
+    right after it would be planned on stale statistics (measured: a quadratic audience plan, 311 s for
+    2,000 recipients). ANALYZE of the tables the import writes costs a fraction of a second."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    tables = ("contacts_contact", "contacts_listmembership", "contacts_contacttag", "contacts_consentproof")
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")  # noqa: S608 - fixed table names
 
 
 def _open_rejected(job: ImportJob, headers: list[str]):
