@@ -11,7 +11,6 @@ import requests
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -28,7 +27,7 @@ from smsplatform.tenancy import OrgObjectMixin, OrgPageMixin
 from .forms import InboxReplyForm
 from .models import Campaign, InboundMessage, Message, MessageStatus
 from .replies import inbound_receive, inbound_review
-from .selectors import org_messages, phone_numbers, phone_thread
+from .selectors import inbox_conversations, org_messages, phone_numbers, phone_thread
 from .services import sms_send_transactional
 
 logger = logging.getLogger(__name__)
@@ -58,33 +57,6 @@ class MessagesView(OrgPageMixin, TemplateView):
             language=(getattr(self.request, "LANGUAGE_CODE", "fr") or "fr")[:2],
         )
         return ctx
-
-
-def inbox_conversations(org, *, to_review_only: bool, limit: int = 200) -> list[dict]:
-    """One row per number that replied, most recent first: its latest reply (with the contact), how many
-    replies it sent and how many wait for a review. Two queries whatever the number of replies.
-
-    A read that belongs in ``campaigns/selectors.py``; kept beside its only caller until that file is free.
-    """
-    groups = (
-        InboundMessage.objects.filter(org=org)
-        .values("from_number")
-        .annotate(
-            latest_id=Max("id"),
-            last_at=Max("received_at"),
-            replies=Count("id"),
-            to_review=Count("id", filter=Q(needs_review=True)),
-        )
-    )
-    if to_review_only:
-        groups = groups.filter(to_review__gt=0)
-    rows = list(groups.order_by("-last_at", "-latest_id")[:limit])
-    latest = (
-        InboundMessage.objects.filter(org=org)
-        .select_related("contact")
-        .in_bulk([r["latest_id"] for r in rows])
-    )
-    return [{**row, "latest": latest[row["latest_id"]]} for row in rows]
 
 
 class InboxView(OrgPageMixin, TemplateView):
