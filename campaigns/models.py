@@ -148,13 +148,22 @@ class Campaign(models.Model):
 class Message(models.Model):
     """One SMS to one recipient: a campaign's (unique per contact) or a standalone transactional one."""
 
-    org = models.ForeignKey("smsplatform.Organisation", on_delete=models.CASCADE, related_name="sms_messages")
+    # No single-column index: every index below that serves an organisation's reads leads with it.
+    org = models.ForeignKey(
+        "smsplatform.Organisation", on_delete=models.CASCADE, related_name="sms_messages", db_index=False
+    )
     # No single-column index: message_campaign_id (below) and the other composite indexes lead with it.
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
     )
+    # Indexed by message_contact_claimed (below), which leads with it.
     contact = models.ForeignKey(
-        "contacts.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="sms_messages"
+        "contacts.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sms_messages",
+        db_index=False,
     )
     category = models.CharField(
         _("category"), max_length=24, choices=MessageCategory.choices, default=MessageCategory.MARKETING
@@ -204,24 +213,40 @@ class Message(models.Model):
             ),
         ]
         indexes = [
-            # The dispatcher and the deferred-release task.
-            models.Index(fields=["org", "status", "deferred_until"], name="message_org_status_deferred"),
-            models.Index(fields=["status", "deferred_until"], name="message_status_deferred"),
+            # Every message row is written at least three times (launch, claim, gateway answer), and a
+            # status change is never a HOT update: each write adds an entry to every index whose condition
+            # the row meets. Indexes that serve one status are therefore partial, so that a row only
+            # pays for those of the status it is in.
+            # The deferred-release task and the reconciliation of pending rows whose task was lost.
+            models.Index(
+                fields=["deferred_until"], condition=Q(status="deferred"), name="message_deferred_due"
+            ),
+            models.Index(fields=["queued_at"], condition=Q(status="pending"), name="message_pending_queued"),
+            # The reconciliation of rows stuck in ``sending``.
+            models.Index(
+                fields=["claimed_at"], condition=Q(status="sending"), name="message_sending_claimed"
+            ),
+            # The dispatcher, the settlement, status counts of a campaign.
             models.Index(fields=["campaign", "status"], name="message_campaign_status"),
             # A campaign's first and last message ids, read index-only: they bound the report's
             # per-recipient pages (keyset on the id) so that no page walks other campaigns' rows.
             models.Index(fields=["campaign", "-id"], name="message_campaign_id"),
-            # The reconciliation of rows stuck in ``sending``.
-            models.Index(fields=["status", "claimed_at"], name="message_status_claimed"),
-            # Receipts are matched by the provider's id.
-            models.Index(fields=["gateway", "provider_id"], name="message_gateway_provider"),
-            # Frequency caps: marketing messages per contact over the last 24 h / 7 days.
-            models.Index(fields=["org", "contact", "claimed_at"], name="message_org_contact_claimed"),
-            # Lists (API, campaign page) and the virtual phone.
+            # Receipts are matched by the provider's id, which only a message handed to a gateway has.
+            models.Index(
+                fields=["gateway", "provider_id"],
+                condition=Q(provider_id__isnull=False),
+                name="message_gateway_provider",
+            ),
+            # Frequency caps (marketing messages per contact claimed in the last 24 h / 7 days), a contact's
+            # messages, and the SET NULL when a contact is deleted.
+            models.Index(fields=["contact", "claimed_at"], name="message_contact_claimed"),
+            # Lists (API, campaign page).
             models.Index(fields=["org", "-id"], name="message_org_id"),
-            models.Index(fields=["org", "to", "-id"], name="message_org_to"),
             # Routing an inbound reply to the organisation that texted the number: necessarily across
-            # organisations (the reply does not say whose it is), hence the one index not led by org.
+            # organisations (the reply does not say whose it is), hence not led by org. It also serves an
+            # organisation's messages to one number (virtual phone, inbox): a number's messages are few
+            # across all organisations, so filtering them by org costs less than a second index that
+            # every write of every message would pay.
             models.Index(fields=["to", "-id"], name="message_to_routing"),
         ]
 

@@ -59,11 +59,16 @@ def org_messages(
     return qs.order_by("-id")
 
 
-def audience_rows(org: Organisation, campaign: Campaign, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+def audience_rows(
+    org: Organisation,
+    campaign: Campaign,
+    chunk_size: int = 2000,
+    fields: tuple[str, ...] = AUDIENCE_FIELDS,
+) -> Iterator[dict[str, Any]]:
     """The recipients of a campaign (contacts of its lists and segments, each once, with a phone),
     streamed in id order: one query per ``chunk_size`` contacts, whatever the audience size."""
     ids = audience_contact_ids(org, campaign.list_ids or [], campaign.segment_ids or [])
-    qs = Contact.objects.filter(org=org, id__in=ids).exclude(phone="").order_by("id").values(*AUDIENCE_FIELDS)
+    qs = Contact.objects.filter(org=org, id__in=ids).exclude(phone="").order_by("id").values(*fields)
     yield from qs.iterator(chunk_size=chunk_size)
 
 

@@ -15,9 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +30,7 @@ from compliance.models import phone_hash
 from compliance.selectors import suppressed_numbers
 from compliance.senders import check_sender
 from contacts.models import ContactList, Segment
+from smsplatform.bulk import analyze_if_grown, copy_rows
 from smsplatform.models import Organisation
 from smsplatform.services import audit_record
 
@@ -46,7 +46,7 @@ from .models import (
     Template,
 )
 from .rendering import contact_values, prepare_body, render_for
-from .selectors import audience_rows, marketing_counts
+from .selectors import AUDIENCE_FIELDS, audience_rows, marketing_counts
 
 logger = logging.getLogger(__name__)
 
@@ -301,58 +301,81 @@ def _sender_for(org: Organisation, campaign: Campaign) -> str:
     raise ValidationError({"sender_id": [_("Choose a valid sender ID for this campaign.")]})
 
 
-def _build_messages(
-    org: Organisation, campaign: Campaign, template: str, sender: str, gateway: str, now: datetime
-):
-    """The message rows of a campaign, rendered per recipient from ``template``, and their total
-    credits."""
-    rows = list(audience_rows(org, campaign))
-    prices = prices_for_regions({r["region"] or "" for r in rows})
-    messages, total = [], 0
-    for row in rows:
-        rendered = render_for(template, contact_values(row), smart=campaign.smart_encoding)
+# The per-recipient columns of a campaign's message rows; the others are the same for the whole campaign.
+MESSAGE_COLUMNS = ("contact_id", "to", "to_hash", "body", "encoding", "segments", "credits")
+
+
+def _build_messages(org: Organisation, campaign: Campaign, template: str) -> tuple[list[tuple], int]:
+    """The per-recipient values of a campaign's messages (:data:`MESSAGE_COLUMNS`), rendered from
+    ``template``, and their total credits."""
+    smart = campaign.smart_encoding
+    # Without merge fields every recipient gets the same text: render and count it once, and read only
+    # what the rows need of each contact (decoding 100,000 JSON attributes for nothing took 0.6 s).
+    same = None if "{" in template else render_for(template, {}, smart=smart)
+    fields = ("id", "phone", "region") if same else AUDIENCE_FIELDS
+    audience = list(audience_rows(org, campaign, fields=fields))
+    prices = prices_for_regions({r["region"] or "" for r in audience})
+    rows, total = [], 0
+    for row in audience:
+        rendered = same or render_for(template, contact_values(row), smart=smart)
         credits = rendered.segments * prices[row["region"] or ""]
         total += credits
-        messages.append(
-            Message(
-                org_id=org.pk,
-                campaign_id=campaign.pk,
-                contact_id=row["id"],
-                category=campaign.category,
-                to=row["phone"],
-                to_hash=phone_hash(row["phone"]),
-                sender=sender,
-                body=rendered.body,
-                encoding=rendered.encoding,
-                segments=rendered.segments,
-                credits=credits,
-                credit_reference=campaign.reference,
-                gateway=gateway,
-                created_at=now,
-                queued_at=now,
-            )
-        )
-    return messages, total
+        phone = row["phone"]
+        rendering = (rendered.body, rendered.encoding, rendered.segments)
+        rows.append((row["id"], phone, phone_hash(phone), *rendering, credits))
+    return rows, total
 
 
-def _track_links(org: Organisation, campaign: Campaign, chunk: list[Message]) -> None:
-    """Gives one chunk of freshly inserted messages their own short links and saves their final bodies,
-    before the dispatch can read them (it is enqueued on commit). A constant number of queries per chunk:
-    the ids of the chunk's rows, :func:`analytics.links.links_for_messages` (idempotent: a retried launch
-    reuses the codes issued), one bulk UPDATE."""
-    body_of = {m.contact_id: m.body for m in chunk}
-    rows = Message.objects.filter(
-        org_id=org.pk, campaign_id=campaign.pk, contact_id__in=list(body_of)
-    ).values_list("id", "contact_id")
-    contact_of = dict(rows)
-    items = [(message_id, body_of[contact_id]) for message_id, contact_id in contact_of.items()]
-    bodies = links_for_messages(org=org, campaign_id=campaign.pk, items=items)
-    changed = [(message_id, bodies[message_id]) for message_id, body in items if bodies[message_id] != body]
-    _bodies_update(org, campaign, changed)
-    for message_id, body in changed:  # keep the in-memory rows in step with the table
-        body_of[contact_of[message_id]] = body
-    for message in chunk:
-        message.body = body_of[message.contact_id]
+def _messages_insert(
+    org: Organisation, campaign: Campaign, rows: list[tuple], *, sender: str, gateway: str, now: datetime
+) -> None:
+    """Writes a campaign's message rows: one COPY on PostgreSQL (the ORM's INSERT took 13 s of a 23 s
+    launch at 100,000 recipients, preparing values), ``bulk_create`` elsewhere. Unique (campaign, contact)
+    makes a relaunch insert nothing twice: rows already there are skipped."""
+    constants = {
+        "org_id": org.pk,
+        "campaign_id": campaign.pk,
+        "category": campaign.category,
+        "sender": sender,
+        "credit_reference": campaign.reference,
+        "gateway": gateway,
+        "status": MessageStatus.PENDING,
+        "block_reason": "",
+        "reasons": [],
+        "attempts": 0,
+        "error_code": "",
+        "error_message": "",
+        "reason": "",
+        "created_at": now,
+        "queued_at": now,
+    }
+    existing = Message.objects.filter(campaign_id=campaign.pk).exists()
+    if connection.vendor == "postgresql":
+        table = Message._meta.db_table
+        copy_rows(table, MESSAGE_COLUMNS, rows, constants=constants, skip_conflicts=existing)
+        return
+    Message.objects.bulk_create(
+        [Message(**dict(zip(MESSAGE_COLUMNS, row, strict=True)), **constants) for row in rows],
+        batch_size=INSERT_CHUNK,
+        ignore_conflicts=True,
+    )
+
+
+def _track_links(org: Organisation, campaign: Campaign) -> None:
+    """Gives each message of a campaign its own short links and saves its final body, before the dispatch
+    can read them (it is enqueued on commit). A constant number of queries per chunk of messages:
+    :func:`analytics.links.links_for_messages` (idempotent: a retried launch reuses the codes issued)
+    and one bulk UPDATE."""
+    items = list(
+        Message.objects.filter(org_id=org.pk, campaign_id=campaign.pk)
+        .order_by("id")
+        .values_list("id", "body")
+    )
+    for start in range(0, len(items), INSERT_CHUNK):
+        chunk = items[start : start + INSERT_CHUNK]
+        bodies = links_for_messages(org=org, campaign_id=campaign.pk, items=chunk)
+        changed = [(pk, bodies[pk]) for pk, body in chunk if bodies[pk] != body]
+        _bodies_update(org, campaign, changed)
 
 
 def _bodies_update(org: Organisation, campaign: Campaign, rows: list[tuple[int, str]]) -> None:
@@ -381,7 +404,7 @@ def _start(*, org: Organisation, actor: Any, campaign: Campaign, now: datetime) 
     """Launch proper, inside the caller's transaction with the campaign row locked."""
     from .pipeline import enqueue_dispatch
 
-    gateway = getattr(settings, "SMS_GATEWAY", "loopback")
+    gateway = org.gateway_name
     sender = _sender_for(org, campaign)
     marketing = campaign.category == Category.MARKETING
     template = prepare_body(campaign.body, marketing=marketing, stop_mention=org.stop_mention)
@@ -389,18 +412,15 @@ def _start(*, org: Organisation, actor: Any, campaign: Campaign, now: datetime) 
     # that encoding, segments and credits are those of what is really sent (a few queries, none without
     # a URL; rolled back with the launch when it fails below).
     template, tracked = shorten_body(org=org, campaign_id=campaign.pk, body=template)
-    messages, total = _build_messages(org, campaign, template, sender, gateway, now)
-    if not messages:
+    rows, total = _build_messages(org, campaign, template)
+    if not rows:
         raise EmptyAudience(_("This campaign has no recipient: add a list or a segment with contacts."))
     balance = credits_balance(org)
     if total > balance:  # fail before writing thousands of rows; the reservation below is authoritative
         raise InsufficientCredits(needed=total, available=balance)
-    for start in range(0, len(messages), INSERT_CHUNK):
-        chunk = messages[start : start + INSERT_CHUNK]
-        # ignore_conflicts: unique (campaign, contact) makes a relaunch insert nothing twice.
-        Message.objects.bulk_create(chunk, ignore_conflicts=True)
-        if tracked:
-            _track_links(org, campaign, chunk)
+    _messages_insert(org, campaign, rows, sender=sender, gateway=gateway, now=now)
+    if tracked:
+        _track_links(org, campaign)
     if total > 0:
         credits_reserve(org=org, amount=total, reference=campaign.reference, actor=actor)
     Campaign.objects.filter(pk=campaign.pk).update(
@@ -408,21 +428,31 @@ def _start(*, org: Organisation, actor: Any, campaign: Campaign, now: datetime) 
         launched_at=now,
         updated_at=now,
         gateway=gateway,
-        recipients=len(messages),
+        recipients=len(rows),
         credits_reserved=total,
         sender_id=sender,
     )
     campaign.status, campaign.launched_at, campaign.gateway = S.SENDING, now, gateway
-    campaign.recipients, campaign.credits_reserved, campaign.sender_id = len(messages), total, sender
+    campaign.recipients, campaign.credits_reserved, campaign.sender_id = len(rows), total, sender
     audit_record(
         org=org,
         actor=actor,
         action="campaign.launched",
         target=campaign,
-        data={"recipients": len(messages), "credits": total},
+        data={"recipients": len(rows), "credits": total},
     )
+    written = len(rows)
+    # Statistics first, so that the first batch is already planned on them (see analyze_if_grown).
+    transaction.on_commit(lambda: _statistics_refresh(written))
     transaction.on_commit(lambda: enqueue_dispatch(campaign.pk))
     return campaign
+
+
+def _statistics_refresh(written: int) -> None:
+    try:
+        analyze_if_grown(Message._meta.db_table, written)
+    except DatabaseError:  # statistics are an optimisation: never fail a launch that is committed
+        logger.warning("ANALYZE of the message table failed after a launch", exc_info=True)
 
 
 def campaign_launch(
@@ -715,7 +745,7 @@ def sms_send_transactional(
                 encoding=GSM7 if is_gsm7(body) else UCS2,
                 segments=segments,
                 credits=credits,
-                gateway=getattr(settings, "SMS_GATEWAY", "loopback"),
+                gateway=org.gateway_name,
                 reason=reason[:64],
                 idempotency_key=idempotency_key,
                 created_at=now,

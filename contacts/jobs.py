@@ -37,6 +37,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from compliance.selectors import suppressed_numbers
+from smsplatform.bulk import bulk_insert
 from smsplatform.models import Organisation
 from smsplatform.services import audit_record
 
@@ -693,7 +694,7 @@ def _write_orm(job: ImportJob, plan: ColumnPlan, chunk: list[tuple[int, list[str
                     touched.append(contact.pk)
 
         if to_create:
-            bulk_insert(Contact, to_create, conflict_fields=("org_id", "phone"))
+            bulk_insert(Contact, to_create, skip_conflicts=True)
         if to_update:
             Contact.objects.bulk_update(to_update, UPDATE_FIELDS, batch_size=500)
         if touched:
@@ -1157,65 +1158,6 @@ def _tag(cursor, job: ImportJob, org_id: int, names: list[str]) -> None:
         "ON CONFLICT DO NOTHING",
         [org_id, org_id, TAG_SEPARATOR, job_keys, list(ids), list(ids.values())],
     )
-
-
-# --- the bulk path -------------------------------------------------------------------------------------
-
-
-def bulk_insert(model, objs: list, *, conflict_fields: tuple[str, ...] = ()) -> None:
-    """Inserts model instances fast. On PostgreSQL: COPY into a temporary table, then one
-    ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (an order of magnitude faster than the ORM's
-    multi-row INSERT, whose per-value preparation dominates an import). Elsewhere: ``bulk_create``.
-    Rows that conflict (a number created meanwhile by someone else) are skipped, never duplicated."""
-    if not objs:
-        return
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=bool(conflict_fields))
-        return
-    import json
-
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields]
-    text_columns = [
-        f.column for f in fields if f.get_internal_type() in ("CharField", "TextField", "EmailField")
-    ]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for obj in objs:
-        row = []
-        for f in fields:
-            value = getattr(obj, f.attname)
-            if value is None:
-                row.append("")
-            elif isinstance(value, bool):
-                row.append("t" if value else "f")
-            elif f.get_internal_type() == "JSONField":
-                row.append(json.dumps(value, ensure_ascii=False))
-            elif hasattr(value, "isoformat"):
-                row.append(value.isoformat())
-            else:
-                row.append(str(value))
-        writer.writerow(row)
-    buffer.seek(0)
-    table = model._meta.db_table
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    force = (
-        f", FORCE_NOT_NULL ({', '.join(chr(34) + c + chr(34) for c in text_columns)})" if text_columns else ""
-    )
-    conflict = " ON CONFLICT DO NOTHING" if conflict_fields else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "tmp_{table}" (LIKE "{table}") ON COMMIT DELETE ROWS'
-        )
-        cursor.execute(f'ALTER TABLE "tmp_{table}" ALTER COLUMN "id" DROP NOT NULL')
-        cursor.cursor.copy_expert(
-            f'COPY "tmp_{table}" ({quoted}) FROM STDIN WITH (FORMAT csv{force})', buffer
-        )
-        # Table and column names come from the model's metadata, never from input.
-        cursor.execute(f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM "tmp_{table}"{conflict}')  # noqa: S608
-        cursor.execute(f'TRUNCATE "tmp_{table}"')
 
 
 def _merge(contact: Contact, values: dict, attributes: dict, job: ImportJob, contexts, now) -> bool:

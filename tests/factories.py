@@ -115,4 +115,5 @@ def make_import_job(tenant):
         created_by=tenant.owner,
     )
 
+
 import tests.campaigns.factories  # noqa: E402, F401 - registers the campaigns factories
