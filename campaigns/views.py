@@ -206,7 +206,7 @@ class PhoneView(OrgPageMixin, TemplateView):
         selected = self.request.GET.get("to") or (numbers[0] if numbers else "")
         if selected and selected not in numbers:
             raise Http404
-        ctx.update(numbers=numbers, selected=selected, sandbox=settings.SMS_GATEWAY == "loopback")
+        ctx.update(numbers=numbers, selected=selected, sandbox=self.org.gateway_name == "loopback")
         ctx.update(_thread_context(self.org, selected))
         return ctx
 

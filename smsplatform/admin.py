@@ -1,5 +1,8 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from .models import ApiKey, AuditEntry, Invitation, Membership, Organisation, User
 
@@ -24,7 +27,23 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "country", "rule_pack", "created_at"]
+    list_display = ["name", "slug", "country", "rule_pack", "sms_gateway", "created_at"]
+    list_filter = ["sms_gateway"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """The operator's switch from the sandbox to a real gateway offers registered gateways only."""
+        if db_field.name != "sms_gateway":
+            return super().formfield_for_dbfield(db_field, request, **kwargs)
+        from campaigns.gateways import available_gateways  # the adapters live in the sending layer
+
+        default = _("Platform default (%(name)s)") % {"name": settings.SMS_GATEWAY}
+        return forms.ChoiceField(
+            label=db_field.verbose_name,
+            choices=[("", default), *((name, name) for name in available_gateways())],
+            required=False,
+            help_text=db_field.help_text,
+        )
+
     search_fields = ["name", "slug", "legal_name"]
     inlines = [MembershipInline]
 

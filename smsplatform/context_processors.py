@@ -1,5 +1,3 @@
-from django.conf import settings
-
 from billing.selectors import credits_balance
 
 from .selectors import user_memberships
@@ -18,5 +16,5 @@ def organisation(request):
         "credit_balance": credits_balance(org),
         "can_manage": membership.can("manage"),
         "can_write": membership.can("write"),
-        "sms_gateway": settings.SMS_GATEWAY,
+        "sms_gateway": org.gateway_name,
     }

@@ -77,6 +77,17 @@ class Organisation(models.Model):
     default_sender_id = models.CharField(_("default sender ID"), max_length=11, blank=True)
     stop_mention = models.CharField(_("STOP mention"), max_length=60, default="STOP au 36111")
     rule_pack = models.CharField(_("rule pack"), max_length=32, default="FR_STRICT")
+    # Set by the operator only (Django admin), once the organisation may reach real handsets; until then
+    # it sends to the platform's default gateway, the sandbox in a standard deployment.
+    sms_gateway = models.CharField(
+        _("SMS gateway"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "Empty: the platform's default gateway (the sandbox unless configured otherwise). Set a real "
+            "gateway once the organisation's operator contract allows it."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -89,6 +100,11 @@ class Organisation(models.Model):
     @property
     def display_brand(self) -> str:
         return self.brand or self.name
+
+    @property
+    def gateway_name(self) -> str:
+        """The gateway this organisation's messages go through."""
+        return self.sms_gateway or settings.SMS_GATEWAY
 
 
 class Role(models.TextChoices):
