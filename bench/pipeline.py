@@ -498,7 +498,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from campaigns.gateways.base import reset_gateways
-    from campaigns.gateways.loopback_server import LoopbackServer, _Handler
+    from campaigns.gateways.loopback_server import LoopbackServer
 
     say(f"database {db_url}, broker {redis_url}")
     redis_client = redis.Redis.from_url(redis_url)
@@ -517,11 +517,6 @@ def main() -> None:
         f"({now.astimezone(ZoneInfo(open_t[3])):%H:%M} local), closed in {closed_t[0]} "
         f"({now.astimezone(ZoneInfo(closed_t[3])):%H:%M} local)"
     )
-    # The loopback server's handler writes a response's headers and body in two send() calls; with Nagle's
-    # algorithm on, the body waits for the client's delayed ACK, about 40 ms per request on Linux: an
-    # accidental "artificial delay" that no provider has. Switched off here (TCP_NODELAY); the same one
-    # line belongs in campaigns/gateways/loopback_server.py (``disable_nagle_algorithm = True``).
-    _Handler.disable_nagle_algorithm = True
     server = LoopbackServer(port=0, receipt_delay=24 * 3600, secret=SECRET).start()
     from django.conf import settings
 

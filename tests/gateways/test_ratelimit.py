@@ -128,9 +128,10 @@ def test_throttled_chunks_sleep_as_the_bucket_says(name: str, settings: Any) -> 
     assert [len(c) for c in chunks] == [2, 2, 2, 2, 2]
     assert [x for c in chunks for x in c] == list(range(10))
     # The fake sleep returns at once, so reservations pile up: the last of 10 messages (burst 1) goes at
-    # most 9 messages' worth of time later, 90 ms (less if the test itself was slow).
+    # most 9 messages' worth of time later at the pacing rate, 98.5/s: 91 ms (less if the test was slow).
+    assert ratelimit.pacing_rate(100, 1) == 98.5
     assert len(slept) >= 1
-    assert 0 < slept[-1] <= 0.09 + 1e-6
+    assert 0 < slept[-1] <= 9 / 98.5 + 1e-6
 
 
 def test_throttled_chunks_wait_for_each_slot(name: str, settings: Any) -> None:
@@ -138,7 +139,9 @@ def test_throttled_chunks_wait_for_each_slot(name: str, settings: Any) -> None:
     slept: list[float] = []
     chunks = list(ratelimit.throttled_chunks(name, ["a", "b", "c", "d"], max_chunk=500, sleep=slept.append))
     assert chunks == [["a"], ["b"], ["c"], ["d"]]
-    assert slots(slept) == [1, 2, 3]
+    # Paced at half the limit (the floor of pacing_rate for a limit this slow): every second slot.
+    assert ratelimit.pacing_rate(SLOW, 1) == SLOW / 2
+    assert slots(slept) == [2, 4, 6]
 
 
 def test_throttled_chunks_without_a_limit_use_the_batch_size(name: str, settings: Any) -> None:
