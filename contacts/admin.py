@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from import_export.admin import ImportExportModelAdmin
-from import_export.forms import ExportForm, ImportForm
+from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 
 from smsplatform.models import Organisation
 
@@ -18,6 +18,13 @@ class OrgImportForm(ImportForm):
     org = forms.ModelChoiceField(queryset=Organisation.objects.order_by("name"), required=True)
 
 
+class OrgConfirmImportForm(ConfirmImportForm):
+    """The confirmation step re-creates the resource: without the organisation carried over, the rows
+    previewed for one shop would be saved with none."""
+
+    org = forms.ModelChoiceField(queryset=Organisation.objects.all(), required=True, widget=forms.HiddenInput)
+
+
 class OrgExportForm(ExportForm):
     org = forms.ModelChoiceField(queryset=Organisation.objects.order_by("name"), required=True)
 
@@ -26,6 +33,7 @@ class OrgExportForm(ExportForm):
 class ContactAdmin(ImportExportModelAdmin):
     resource_classes = [ContactResource]
     import_form_class = OrgImportForm
+    confirm_form_class = OrgConfirmImportForm
     export_form_class = OrgExportForm
     list_display = ["phone", "first_name", "last_name", "org", "consent_basis", "opted_out", "created_at"]
     list_filter = ["opted_out", "consent_basis"]
@@ -39,6 +47,12 @@ class ContactAdmin(ImportExportModelAdmin):
         form = kwargs.get("form")
         org = form.cleaned_data.get("org") if form is not None and hasattr(form, "cleaned_data") else None
         return {**super().get_import_resource_kwargs(request, **kwargs), "org": org}
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["org"] = import_form.cleaned_data["org"].pk
+        return initial
 
     def get_export_resource_kwargs(self, request, **kwargs):
         form = kwargs.get("export_form")
