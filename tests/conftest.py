@@ -58,6 +58,15 @@ def tenant_b(db) -> Tenant:
     return make_tenant("Boulangerie Martin", "b")
 
 
+@pytest.fixture
+def operator_client(db) -> Client:
+    """A platform operator (Django superuser) logged in to the admin."""
+    operator = User.objects.create_superuser(email="ops@example.com", password=PASSWORD)
+    client = Client()
+    client.force_login(operator)
+    return client
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     # PBKDF2's deliberate slowness protects real passwords; tests create dozens of users.

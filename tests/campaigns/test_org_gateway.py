@@ -4,35 +4,21 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client, TestCase
 
 from campaigns.models import Message, MessageStatus
-from campaigns.services import campaign_create, campaign_launch, sms_send_transactional
+from campaigns.services import sms_send_transactional
 from smsplatform.models import Organisation
 
 from .conftest import MONDAY_10H, make_audience, received
+from .test_pipeline import launch
 
 pytestmark = pytest.mark.django_db
-
-
-def _launch(tenant, contact_list):
-    campaign = campaign_create(
-        org=tenant.org,
-        actor=tenant.owner,
-        name="Soldes",
-        body="Bonjour {first_name|client} !",
-        sender_id="FLEURS",
-        list_ids=[contact_list.pk],
-    )
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        return campaign_launch(org=tenant.org, actor=tenant.owner, campaign=campaign, now=MONDAY_10H)
 
 
 def test_a_new_organisation_sends_to_the_platform_default_the_sandbox(tenant_a, harness, loopback):
     assert tenant_a.org.sms_gateway == ""
     contact_list, contacts = make_audience(tenant_a, 3, credits=100)
-    campaign = _launch(tenant_a, contact_list)
+    campaign = launch(tenant_a, contact_list)
     harness.run(now=MONDAY_10H)
     assert set(Message.objects.filter(campaign=campaign).values_list("gateway", flat=True)) == {"loopback"}
     assert received(loopback) == {c.phone: 1 for c in contacts}
@@ -45,8 +31,8 @@ def test_an_organisation_switched_by_the_operator_sends_through_its_gateway_only
     tenant_b.org.refresh_from_db()
     list_a, contacts_a = make_audience(tenant_a, 2, credits=100)
     list_b, _contacts_b = make_audience(tenant_b, 2, credits=100, start=50)
-    campaign_a = _launch(tenant_a, list_a)
-    campaign_b = _launch(tenant_b, list_b)
+    campaign_a = launch(tenant_a, list_a)
+    campaign_b = launch(tenant_b, list_b)
     harness.run(now=MONDAY_10H)
 
     b_rows = Message.objects.filter(campaign=campaign_b)
@@ -72,14 +58,6 @@ def test_virtual_phone_link_only_for_sandboxed_organisations(tenant_a, client):
     assert 'data-testid="nav-phone"' in client.get("/contacts/").content.decode()
     Organisation.objects.filter(pk=tenant_a.org.pk).update(sms_gateway="console")
     assert 'data-testid="nav-phone"' not in client.get("/contacts/").content.decode()
-
-
-@pytest.fixture
-def operator_client() -> Client:
-    operator = get_user_model().objects.create_superuser(email="ops@example.com", password="Ops-password-1")
-    client = Client()
-    client.force_login(operator)
-    return client
 
 
 def _admin_form(org: Organisation, gateway: str) -> dict[str, str]:

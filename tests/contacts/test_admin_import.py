@@ -8,7 +8,6 @@ import re
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -24,14 +23,6 @@ CSV = (
     "0639 01 23 45,Zoé,Payet,97600,Mamoudzou,\n"
     "+33 6 99 88 77 66,Loïc,Martin,57000,Metz,\n"
 )
-
-
-@pytest.fixture
-def operator() -> Client:
-    user = get_user_model().objects.create_superuser(email="ops@example.com", password="Ops-password-1")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _csv_format_index() -> str:
@@ -61,10 +52,10 @@ def _upload(client: Client, org, content: str = CSV):
     )
 
 
-def test_admin_import_previews_then_saves_into_the_chosen_organisation(tenant_a, tenant_b, operator):
+def test_admin_import_previews_then_saves_into_the_chosen_organisation(tenant_a, tenant_b, operator_client):
     suppression_add(org=tenant_a.org, phone_e164="+33699887766", source="manual")
 
-    preview = _upload(operator, tenant_a.org)
+    preview = _upload(operator_client, tenant_a.org)
     assert preview.status_code == 200
     html = preview.content.decode()
     assert "process_import" in html
@@ -72,7 +63,7 @@ def test_admin_import_previews_then_saves_into_the_chosen_organisation(tenant_a,
 
     hidden = _hidden_fields(html)
     assert hidden["org"] == str(tenant_a.org.pk)
-    confirmed = operator.post("/admin/contacts/contact/process_import/", hidden)
+    confirmed = operator_client.post("/admin/contacts/contact/process_import/", hidden)
     assert confirmed.status_code == 302, confirmed.content.decode()[:3000]
 
     contacts = {c.phone: c for c in Contact.objects.filter(org=tenant_a.org)}
@@ -86,8 +77,8 @@ def test_admin_import_previews_then_saves_into_the_chosen_organisation(tenant_a,
     assert Contact.objects.filter(org=tenant_b.org).count() == 0
 
 
-def test_admin_import_without_an_organisation_is_refused(operator):
-    response = operator.post(
+def test_admin_import_without_an_organisation_is_refused(operator_client):
+    response = operator_client.post(
         "/admin/contacts/contact/import/",
         {
             "format": _csv_format_index(),
