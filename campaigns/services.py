@@ -349,8 +349,9 @@ def _messages_insert(
         "created_at": now,
         "queued_at": now,
     }
-    existing = Message.objects.filter(campaign_id=campaign.pk).exists()
     if connection.vendor == "postgresql":
+        # Straight into the table in the usual case; through a staging table only if rows are there.
+        existing = Message.objects.filter(campaign_id=campaign.pk).exists()
         table = Message._meta.db_table
         copy_rows(table, MESSAGE_COLUMNS, rows, constants=constants, skip_conflicts=existing)
         return
