@@ -43,6 +43,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The user's own mobile, proven by an SMS code: the only number the composer's test send goes to
+    # (otherwise "send me a test" would text anyone, without consent, at the shop's expense).
+    test_phone = models.CharField(_("mobile for tests"), max_length=16, blank=True)
+    test_phone_verified_at = models.DateTimeField(null=True, blank=True)
+    # The number being verified and a keyed hash of its code (never the code itself).
+    test_phone_pending = models.CharField(max_length=16, blank=True)
+    test_phone_code_hash = models.CharField(max_length=64, blank=True)
+    test_phone_code_expires_at = models.DateTimeField(null=True, blank=True)
+    test_phone_code_attempts = models.PositiveSmallIntegerField(default=0)
 
     objects = UserManager()
 
@@ -56,6 +65,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def verified_test_phone(self) -> str:
+        """The user's mobile once proven, else an empty string."""
+        return self.test_phone if self.test_phone and self.test_phone_verified_at else ""
 
 
 def validate_timezone(value: str) -> None:

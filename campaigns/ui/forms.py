@@ -220,11 +220,8 @@ class TemplateForm(forms.Form):
 
 
 class TestSendForm(forms.Form):
-    phone = forms.CharField(
-        label=_("Your mobile number"),
-        max_length=32,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "placeholder": "06 12 34 56 78"}),
-    )
+    """What the composer sends along with a test; the number is the user's verified one, never posted."""
+
     body = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
     category = forms.ChoiceField(choices=Category.choices, required=False)
     smart_encoding = forms.BooleanField(required=False)

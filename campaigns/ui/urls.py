@@ -25,6 +25,8 @@ urlpatterns = [
     path("compose/fix/", views.ComposerFixView.as_view(), name="fix"),
     path("compose/window/", views.ComposerWindowView.as_view(), name="window"),
     path("compose/test-send/", views.TestSendView.as_view(), name="test_send"),
+    path("compose/own-number/", views.OwnNumberCodeView.as_view(), name="own_number_code"),
+    path("compose/own-number/confirm/", views.OwnNumberConfirmView.as_view(), name="own_number_confirm"),
     path("templates/", views.TemplatesView.as_view(), name="templates"),
     path("templates/<int:pk>/delete/", views.TemplateDeleteView.as_view(), name="template_delete"),
 ]

@@ -23,11 +23,11 @@ from django.views.generic import TemplateView
 
 from billing.selectors import credits_balance
 from billing.services import InsufficientCredits
+from campaigns import own_number, services
 from campaigns import selectors as campaign_selectors
-from campaigns import services
 from campaigns.errors import CampaignError, EmptyAudience, InvalidTransition
 from campaigns.models import Campaign, CampaignStatus, Category, MessageStatus, Template
-from campaigns.rendering import CONTACT_FIELDS, prepare_body, render_for
+from campaigns.rendering import CONTACT_FIELDS
 from compliance.encoding import count_segments
 from compliance.gate import FREQUENCY_CAP, NO_CONSENT, NO_WINDOW, SUPPRESSED
 from smsplatform.tenancy import OrgObjectMixin, OrgPageMixin
@@ -232,27 +232,21 @@ class ComposerWindowView(OrgPageMixin, View):
 
 
 class TestSendView(OrgPageMixin, View):
-    """A test of the message to the user's own phone, rendered with the fallbacks, STOP mention included
-    (a transactional send: it leaves at once, costs its segments)."""
+    """A test of the message to the user's own verified mobile, rendered with the fallbacks, STOP mention
+    included (a transactional send: it leaves at once, costs its segments)."""
 
     def post(self, request):
         form = TestSendForm(request.POST)
-        context = {"sent": None, "error": ""}
-        if not form.is_valid():
-            context["error"] = _("Give your mobile number.")
-            return render(request, "campaigns/ui/_test_send.html", context, status=400)
+        form.is_valid()  # every field is optional; an invalid one is simply left out
         data = form.cleaned_data
-        from contacts.services import phone_normalise
-
+        context: dict = {"sent": None, "error": ""}
         try:
-            to = phone_normalise(org=self.org, raw=data["phone"])
-            marketing = (data.get("category") or Category.MARKETING) != Category.TRANSACTIONAL
-            template = prepare_body(
-                data.get("body") or "", marketing=marketing, stop_mention=self.org.stop_mention
-            )
-            body = render_for(template, {}, smart=bool(data.get("smart_encoding"))).body
-            message = services.sms_send_transactional(
-                org=self.org, to=to, body=body, reason="test_send", actor=request.user, charge=True
+            message = own_number.send_test_to_own_number(
+                org=self.org,
+                user=request.user,
+                body=data.get("body") or "",
+                category=data.get("category"),
+                smart_encoding=bool(data.get("smart_encoding")),
             )
         except ValidationError as exc:
             context["error"] = " ".join(exc.messages)
@@ -262,8 +256,42 @@ class TestSendView(OrgPageMixin, View):
             context["buy"] = True
             return render(request, "campaigns/ui/_test_send.html", context, status=402)
         context["sent"] = message
-        context["to"] = to
+        context["to"] = message.to
         return render(request, "campaigns/ui/_test_send.html", context)
+
+
+class OwnNumberCodeView(OrgPageMixin, View):
+    """Step 1 of verifying the user's test number: a code sent to it by SMS."""
+
+    def post(self, request):
+        context: dict = {"stage": "phone", "error": "", "phone": request.POST.get("phone", "")}
+        try:
+            context["pending"] = own_number.own_number_code_send(
+                org=self.org, user=request.user, phone=context["phone"]
+            )
+        except ValidationError as exc:
+            context["error"] = " ".join(exc.messages)
+            return render(request, "campaigns/ui/_test_box.html", context, status=400)
+        except InsufficientCredits:
+            context["error"] = _("Not enough credits to send the code.")
+            context["buy"] = True
+            return render(request, "campaigns/ui/_test_box.html", context, status=402)
+        context["stage"] = "code"
+        return render(request, "campaigns/ui/_test_box.html", context)
+
+
+class OwnNumberConfirmView(OrgPageMixin, View):
+    """Step 2: the code typed back; the number then receives the tests."""
+
+    def post(self, request):
+        context: dict = {"stage": "code", "error": "", "pending": request.user.test_phone_pending}
+        try:
+            own_number.own_number_confirm(org=self.org, user=request.user, code=request.POST.get("code", ""))
+        except ValidationError as exc:
+            context["error"] = " ".join(exc.messages)
+            return render(request, "campaigns/ui/_test_box.html", context, status=400)
+        context.update(stage="verified", verified_now=True)
+        return render(request, "campaigns/ui/_test_box.html", context)
 
 
 # --- campaigns ----------------------------------------------------------------------------------------

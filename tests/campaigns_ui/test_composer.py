@@ -116,23 +116,96 @@ def test_template_save_from_composer_and_reuse(tenant_a, tenant_b):
     assert not Template.objects.filter(pk=template.pk).exists()
 
 
-def test_test_send_goes_through_the_transactional_service(tenant_a):
+def _verify_own_number(client, org, phone="06 12 34 56 78"):
+    """The two steps of the composer's test box: a code sent by SMS, then typed back."""
+    sent = client.post(reverse("campaigns_ui:own_number_code"), {"phone": phone}, HTTP_HX_REQUEST="true")
+    assert sent.status_code == 200, sent.content
+    assert "own-number-code" in sent.content.decode()
+    message = Message.objects.filter(org=org, reason="test_phone_code").latest("id")
+    code = re.search(r"\b(\d{6})\b", message.body).group(1)
+    return client.post(reverse("campaigns_ui:own_number_confirm"), {"code": code}, HTTP_HX_REQUEST="true")
+
+
+def test_test_send_goes_to_the_verified_own_number_only(tenant_a):
     client = tenant_a.client(Role.MARKETER)
-    response = client.post(
-        reverse("campaigns_ui:test_send"),
-        {"phone": "06 12 34 56 78", "body": "Bonjour {first_name|Zoé}", "category": "marketing"},
-        HTTP_HX_REQUEST="true",
+    send = {"body": "Bonjour {first_name|Zoé}", "category": "marketing", "phone": "+33699999999"}
+    refused = client.post(reverse("campaigns_ui:test_send"), send, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400
+    assert "Verify your mobile number first" in refused.content.decode() or "Vérifiez" in (
+        refused.content.decode()
     )
+    assert not Message.objects.filter(org=tenant_a.org, reason="test_send").exists()
+
+    confirmed = _verify_own_number(client, tenant_a.org)
+    assert confirmed.status_code == 200, confirmed.content
+    assert 'data-testid="test-send"' in confirmed.content.decode()
+    user = tenant_a.users[Role.MARKETER]
+    user.refresh_from_db()
+    assert user.verified_test_phone == "+33612345678"
+    assert user.test_phone_code_hash == ""  # nothing left to guess
+
+    response = client.post(reverse("campaigns_ui:test_send"), send, HTTP_HX_REQUEST="true")
     assert response.status_code == 200, response.content
     message = Message.objects.get(org=tenant_a.org, reason="test_send")
+    # The posted number is ignored: a test only ever reaches the user's own, verified mobile.
     assert message.to == "+33612345678"
     assert message.body == "Bonjour Zoé STOP au 36111"
     assert message.category == "transactional"
-    bad = client.post(reverse("campaigns_ui:test_send"), {"phone": "123", "body": "x"})
-    assert bad.status_code == 400
+    page = client.get(reverse("campaigns_ui:create")).content.decode()
+    assert "+33612345678" in page and 'data-testid="test-send"' in page
+    assert tenant_a.client(Role.ANALYST).post(reverse("campaigns_ui:test_send"), send).status_code == 403
     assert (
         tenant_a.client(Role.ANALYST)
-        .post(reverse("campaigns_ui:test_send"), {"phone": "0612345678"})
+        .post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"})
         .status_code
         == 403
     )
+
+
+def test_own_number_verification_refuses_bad_input(tenant_a):
+    from compliance.services import suppression_add
+
+    client = tenant_a.client(Role.MARKETER)
+    user = tenant_a.users[Role.MARKETER]
+    bad = client.post(reverse("campaigns_ui:own_number_code"), {"phone": "123"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 400 and 'role="alert"' in bad.content.decode()
+    suppression_add(org=tenant_a.org, phone_e164="+33677777777", source="manual")
+    stopped = client.post(
+        reverse("campaigns_ui:own_number_code"), {"phone": "06 77 77 77 77"}, HTTP_HX_REQUEST="true"
+    )
+    assert stopped.status_code == 400 and "START" in stopped.content.decode()
+    assert not Message.objects.filter(org=tenant_a.org, reason="test_phone_code").exists()
+
+    assert client.post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"}).status_code == 200
+    # A second code within the minute would cost another SMS for nothing.
+    again = client.post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"})
+    assert again.status_code == 400
+    assert Message.objects.filter(org=tenant_a.org, reason="test_phone_code").count() == 1
+
+    for _ in range(5):
+        wrong = client.post(reverse("campaigns_ui:own_number_confirm"), {"code": "000000x"})
+        assert wrong.status_code == 400
+    user.refresh_from_db()
+    assert user.test_phone_code_attempts == 5 and user.verified_test_phone == ""
+    code = re.search(r"(\d{6})", Message.objects.get(reason="test_phone_code").body).group(1)
+    locked_out = client.post(reverse("campaigns_ui:own_number_confirm"), {"code": code})
+    assert locked_out.status_code == 400  # even the right code, after five wrong ones
+    user.refresh_from_db()
+    assert user.verified_test_phone == ""
+
+
+def test_an_expired_code_is_refused(tenant_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from smsplatform.models import User
+
+    client = tenant_a.client(Role.MARKETER)
+    assert client.post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"}).status_code == 200
+    code = re.search(r"(\d{6})", Message.objects.get(reason="test_phone_code").body).group(1)
+    User.objects.filter(pk=tenant_a.users[Role.MARKETER].pk).update(
+        test_phone_code_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    expired = client.post(reverse("campaigns_ui:own_number_confirm"), {"code": code})
+    assert expired.status_code == 400
