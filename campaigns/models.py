@@ -235,7 +235,7 @@ class Message(models.Model):
             models.Index(
                 fields=["gateway", "provider_id"],
                 condition=Q(provider_id__isnull=False),
-                name="message_gateway_provider",
+                name="message_gateway_provider_set",
             ),
             # Frequency caps (marketing messages per contact claimed in the last 24 h / 7 days), a contact's
             # messages, and the SET NULL when a contact is deleted.
