@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from campaigns.models import Message
 from tests.e2e.conftest import ROOT, screenshot
 
 try:
@@ -203,6 +204,22 @@ def run_journey(stack, page_factory, lang: str, pages: list) -> dict:
     cheap = credits_shown(page)
     assert expensive == 2 * cheap, (expensive, cheap)
     assert "🌷" not in page.locator("#id_body").input_value()
+
+    # 3b. A test to my own mobile, verified once by a code sent by SMS: a wrong code says so in place.
+    j.click(page.get_by_test_id("test-box-summary"))
+    page.locator("#test-phone").fill("06 99 88 77 66")  # the shop owner's own, not a customer's
+    j.click(page.get_by_test_id("own-number-send-code"))
+    code_box = page.locator("#own-number-code")
+    expect(code_box).to_be_visible()
+    code_box.fill("000000")
+    j.click(page.get_by_test_id("own-number-verify"))
+    expect(page.locator("#own-number-code-error")).to_be_visible()
+    sms = Message.objects.filter(reason="test_phone_code", to="+33699887766").latest("id")
+    page.locator("#own-number-code").fill(re.search(r"\d{6}", sms.body).group(0))
+    j.click(page.get_by_test_id("own-number-verify"))
+    j.click(page.get_by_test_id("test-send"))
+    expect(page.locator("#test-send-result .message-success")).to_be_visible()
+    j.shot("composer-test-sent")
 
     # 4. Schedule it a little later: the form wants more than a minute ahead (seconds are accepted).
     j.check(page.locator("input[name=when][value=later]"))
