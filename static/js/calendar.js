@@ -139,6 +139,9 @@
     slotMinTime: "06:00:00",
     slotMaxTime: "23:00:00",
     displayEventEnd: false,
+    // A campaign is an instant; FullCalendar gives it an hour, so one scheduled at 23:30 would "end" the
+    // next day and be drawn across two days of the month view. Only what reaches 06:00 spills over.
+    nextDayThreshold: "06:00:00",
     eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     eventDidMount: (arg) => {
       const props = arg.event.extendedProps;
