@@ -9,7 +9,7 @@ from django.db import connection, models
 from django.test import TestCase
 
 from billing.selectors import credit_reservation, credits_balance, credits_ledger_sum, credits_reserved
-from billing.services import InsufficientCredits
+from billing.services import InsufficientCredits, credits_debit, credits_grant
 from campaigns import pipeline
 from campaigns.errors import InvalidTransition
 from campaigns.gateways import get_gateway
@@ -128,6 +128,36 @@ def test_the_launch_stores_bodies_exactly_whatever_they_contain(tenant_a, harnes
     (stored,) = bodies
     assert stored.startswith("Bonjour Zoé\\N\nLigne 2\tcolonne \\ fin")
     assert {row["text"] for row in loopback.messages()} == {stored}
+
+
+def test_a_launch_written_in_chunks_is_whole_and_refused_whole(tenant_a, harness, loopback, monkeypatch):
+    """The launch renders and writes its audience a chunk at a time (memory stays flat). A shortfall
+    found in the second chunk still reports the whole campaign's need, and leaves no row behind."""
+    from campaigns import services
+
+    monkeypatch.setattr(services, "LAUNCH_CHUNK", 3)
+    contact_list, contacts = make_audience(tenant_a, 8)
+    body = "Bonjour {first_name|client}, " + "x" * 140  # two segments each: 16 credits for 8 recipients
+    balance = credits_balance(tenant_a.org)
+    assert balance == 100
+    credits_debit(org=tenant_a.org, amount=balance - 10, reference="test")  # 10 left: short from chunk 2
+    campaign = campaign_create(
+        org=tenant_a.org, actor=tenant_a.owner, name="Long", body=body, sender_id="FLEURS",
+        list_ids=[contact_list.pk],
+    )  # fmt: skip
+    with pytest.raises(InsufficientCredits) as refused:
+        campaign_launch(org=tenant_a.org, actor=tenant_a.owner, campaign=campaign, now=MONDAY_10H)
+    assert (refused.value.needed, refused.value.available) == (16, 10)
+    assert Message.objects.filter(campaign=campaign).count() == 0
+
+    credits_grant(org=tenant_a.org, amount=6, reference="test")
+    campaign.refresh_from_db()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        launched = campaign_launch(org=tenant_a.org, actor=tenant_a.owner, campaign=campaign, now=MONDAY_10H)
+    assert (launched.recipients, launched.credits_reserved) == (8, 16)
+    harness.run(now=MONDAY_10H)
+    assert received(loopback) == {c.phone: 1 for c in contacts}
+    assert set(Message.objects.filter(campaign=campaign).values_list("segments", flat=True)) == {2}
 
 
 def test_insufficient_credits_writes_nothing(tenant_a, harness):
