@@ -231,6 +231,15 @@ class ComposerWindowView(OrgPageMixin, View):
         )
 
 
+def _refusal(request, template: str, context: dict, exc: Exception, short_of_credits: str):
+    """The partial again, saying what went wrong: 400 for bad input, 402 with a link to buy credits."""
+    if isinstance(exc, InsufficientCredits):
+        context.update(error=short_of_credits, buy=True)
+        return render(request, template, context, status=402)
+    context["error"] = " ".join(exc.messages)
+    return render(request, template, context, status=400)
+
+
 class TestSendView(OrgPageMixin, View):
     """A test of the message to the user's own verified mobile, rendered with the fallbacks, STOP mention
     included (a transactional send: it leaves at once, costs its segments)."""
@@ -248,13 +257,9 @@ class TestSendView(OrgPageMixin, View):
                 category=data.get("category"),
                 smart_encoding=bool(data.get("smart_encoding")),
             )
-        except ValidationError as exc:
-            context["error"] = " ".join(exc.messages)
-            return render(request, "campaigns/ui/_test_send.html", context, status=400)
-        except InsufficientCredits:
-            context["error"] = _("Not enough credits for a test.")
-            context["buy"] = True
-            return render(request, "campaigns/ui/_test_send.html", context, status=402)
+        except (ValidationError, InsufficientCredits) as exc:
+            short = _("Not enough credits for a test.")
+            return _refusal(request, "campaigns/ui/_test_send.html", context, exc, short)
         context["sent"] = message
         context["to"] = message.to
         return render(request, "campaigns/ui/_test_send.html", context)
@@ -269,13 +274,9 @@ class OwnNumberCodeView(OrgPageMixin, View):
             context["pending"] = own_number.own_number_code_send(
                 org=self.org, user=request.user, phone=context["phone"]
             )
-        except ValidationError as exc:
-            context["error"] = " ".join(exc.messages)
-            return render(request, "campaigns/ui/_test_box.html", context, status=400)
-        except InsufficientCredits:
-            context["error"] = _("Not enough credits to send the code.")
-            context["buy"] = True
-            return render(request, "campaigns/ui/_test_box.html", context, status=402)
+        except (ValidationError, InsufficientCredits) as exc:
+            short = _("Not enough credits to send the code.")
+            return _refusal(request, "campaigns/ui/_test_box.html", context, exc, short)
         context["stage"] = "code"
         return render(request, "campaigns/ui/_test_box.html", context)
 

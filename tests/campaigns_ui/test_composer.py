@@ -209,3 +209,15 @@ def test_an_expired_code_is_refused(tenant_a):
     )
     expired = client.post(reverse("campaigns_ui:own_number_confirm"), {"code": code})
     assert expired.status_code == 400
+
+
+def test_a_shop_without_credits_is_told_so_when_asking_for_a_code(tenant_a):
+    from billing.selectors import credits_balance
+    from billing.services import credits_debit
+
+    credits_debit(org=tenant_a.org, amount=credits_balance(tenant_a.org), reference="test")
+    client = tenant_a.client(Role.MARKETER)
+    response = client.post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"})
+    assert response.status_code == 402
+    assert 'href="/billing/"' in response.content.decode()
+    assert not Message.objects.filter(org=tenant_a.org, reason="test_phone_code").exists()
