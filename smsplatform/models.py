@@ -120,6 +120,11 @@ class Organisation(models.Model):
         """The gateway this organisation's messages go through."""
         return self.sms_gateway or settings.SMS_GATEWAY
 
+    @property
+    def on_sandbox(self) -> bool:
+        """Whether its messages stay on the platform (virtual phone, console) and never reach a handset."""
+        return self.gateway_name in settings.SANDBOX_GATEWAYS
+
 
 class Role(models.TextChoices):
     OWNER = "owner", _("Owner")

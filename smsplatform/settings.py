@@ -257,6 +257,8 @@ SPECTACULAR_SETTINGS = {
 # --- Product ----------------------------------------------------------------------------------------
 SIGNUP_FREE_CREDITS = 100
 SMS_GATEWAY = env.str("SMS_GATEWAY", default="loopback")
+# Gateways whose messages never reach a handset: an organisation sending through one is in the sandbox.
+SANDBOX_GATEWAYS = ("loopback", "console")
 LOOPBACK_GATEWAY_URL = env.str("LOOPBACK_GATEWAY_URL", default="http://127.0.0.1:8025")
 GATEWAY_WEBHOOK_SECRET = env.str("GATEWAY_WEBHOOK_SECRET", default=SECRET_KEY)
 # Messages per second each gateway accepts (a token bucket in Redis); unlisted gateways are unlimited.
