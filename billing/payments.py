@@ -143,8 +143,16 @@ class StripeAdapter:
 ADAPTERS = {"fake": FakeAdapter, "stripe": StripeAdapter}
 
 
+def fake_payments_allowed() -> bool:
+    """The fake adapter gives credits away: only a development deployment configured for it may use it
+    (production settings refuse to start with it; this guards against a purchase made before a switch)."""
+    return settings.PAYMENT_ADAPTER == "fake" and not settings.PRODUCTION
+
+
 def get_payment_adapter(name: str | None = None):
-    name = name or getattr(settings, "PAYMENT_ADAPTER", "fake")
+    name = name or settings.PAYMENT_ADAPTER
+    if name == "fake" and not fake_payments_allowed():
+        raise PaymentError("The fake payment adapter is for development only.")
     try:
         return ADAPTERS[name]()
     except KeyError:

@@ -1,5 +1,6 @@
 from django.conf import settings
 
+from .client_ip import is_trusted_proxy
 from .selectors import membership_for_session
 
 SESSION_ORG_KEY = "org_id"
@@ -41,3 +42,27 @@ class ContentSecurityPolicyMiddleware:
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
         return response
+
+
+class UntrustedForwardedHeadersMiddleware:
+    """Drops the X-Forwarded-* headers of a request that did not come through a trusted proxy.
+
+    Django's ``is_secure()`` (with SECURE_PROXY_SSL_HEADER) and any code reading these headers would
+    otherwise believe whatever a client writes in them; only a proxy of settings.TRUSTED_PROXIES sets them.
+    """
+
+    HEADERS = (
+        "HTTP_X_FORWARDED_PROTO",
+        "HTTP_X_FORWARDED_FOR",
+        "HTTP_X_FORWARDED_HOST",
+        "HTTP_X_FORWARDED_PORT",
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not is_trusted_proxy(request.META.get("REMOTE_ADDR", "")):
+            for header in self.HEADERS:
+                request.META.pop(header, None)
+        return self.get_response(request)

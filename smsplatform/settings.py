@@ -5,6 +5,7 @@ console email, a throw-away secret) and ``DJANGO_ENV=production`` (a secret is r
 HSTS, a content security policy). Everything else is an environment variable with a sane default.
 """
 
+import hashlib
 from pathlib import Path
 
 import environ
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "smsplatform.middleware.UntrustedForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "smsplatform.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -260,7 +262,22 @@ SMS_GATEWAY = env.str("SMS_GATEWAY", default="loopback")
 # Gateways whose messages never reach a handset: an organisation sending through one is in the sandbox.
 SANDBOX_GATEWAYS = ("loopback", "console")
 LOOPBACK_GATEWAY_URL = env.str("LOOPBACK_GATEWAY_URL", default="http://127.0.0.1:8025")
-GATEWAY_WEBHOOK_SECRET = env.str("GATEWAY_WEBHOOK_SECRET", default=SECRET_KEY)
+# Signs the webhooks between the gateways (the loopback container included) and the platform. Never the
+# Django secret: a process that only needs to sign receipts must not be able to forge sessions.
+GATEWAY_WEBHOOK_SECRET = env.str("GATEWAY_WEBHOOK_SECRET", default="")
+if not GATEWAY_WEBHOOK_SECRET:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "GATEWAY_WEBHOOK_SECRET is not set. Production settings refuse to start without a webhook "
+            "secret of its own (not SECRET_KEY): set it to a long random string, the same for the web, "
+            "the workers and the loopback gateway."
+        )
+    # Development: derived from the development key, so `make run`'s processes agree without setup.
+    GATEWAY_WEBHOOK_SECRET = hashlib.sha256(
+        b"smsplatform.gateway-webhooks:" + SECRET_KEY.encode()
+    ).hexdigest()
+elif GATEWAY_WEBHOOK_SECRET == SECRET_KEY:
+    raise ImproperlyConfigured("GATEWAY_WEBHOOK_SECRET must differ from SECRET_KEY.")
 # Messages per second each gateway accepts (a token bucket in Redis); unlisted gateways are unlimited.
 SMS_GATEWAY_RATE_LIMITS = {
     "loopback": env.float("LOOPBACK_RATE_PER_SECOND", default=500.0),
@@ -270,6 +287,23 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 SHORT_LINK_DOMAIN = env.str("SHORT_LINK_DOMAIN", default=SITE_URL)
+
+# Payments. `fake` confirms any purchase with one click of ours: development and tests only.
+PAYMENT_ADAPTERS = ("fake", "stripe")
+PAYMENT_ADAPTER = env.str("PAYMENT_ADAPTER", default="stripe" if PRODUCTION else "fake")
+if PAYMENT_ADAPTER not in PAYMENT_ADAPTERS:
+    raise ImproperlyConfigured(
+        f"PAYMENT_ADAPTER must be one of {', '.join(PAYMENT_ADAPTERS)}, not {PAYMENT_ADAPTER!r}."
+    )
+if PRODUCTION and PAYMENT_ADAPTER == "fake":
+    raise ImproperlyConfigured(
+        "PAYMENT_ADAPTER=fake gives credits away for free and is refused in production: "
+        "use PAYMENT_ADAPTER=stripe with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET."
+    )
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Only to point the client at a local fake Stripe in tests; empty means Stripe's own API.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 
 # --- Security ---------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -282,7 +316,10 @@ CONTENT_SECURITY_POLICY = (
 )
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # X-Forwarded-Proto is believed only behind a configured proxy (and only from it: see
+    # smsplatform.middleware.UntrustedForwardedHeadersMiddleware); otherwise anyone could claim HTTPS.
+    if TRUSTED_PROXIES:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
