@@ -1,6 +1,44 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from .models import Click, TrackedLink
+from .link_safety import blocklist_changed, normalise_host
+from .models import BlockedLinkHost, Click, TrackedLink
+
+
+class BlockedLinkHostForm(forms.ModelForm):
+    class Meta:
+        model = BlockedLinkHost
+        fields = ("host", "reason")
+
+    def clean_host(self) -> str:
+        host = normalise_host(self.cleaned_data["host"])
+        if "." not in host:
+            raise forms.ValidationError(_("Enter a host name such as evil.example or login.evil.example."))
+        if BlockedLinkHost.objects.filter(host=host).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("This host is already blocked."))
+        return host
+
+
+@admin.register(BlockedLinkHost)
+class BlockedLinkHostAdmin(admin.ModelAdmin):
+    """The operator's blocklist of phishing hosts: short links never lead there (launch refused)."""
+
+    form = BlockedLinkHostForm
+    list_display = ("host", "reason", "created_at")
+    search_fields = ("host", "reason")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        blocklist_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        blocklist_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        blocklist_changed()
 
 
 @admin.register(TrackedLink)

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from smsplatform.models import Organisation
 
+from .link_safety import ensure_links_allowed
 from .models import CampaignLinkOptions, LinkCode, TrackedLink
 
 ALPHABET = string.ascii_letters + string.digits
@@ -130,6 +131,7 @@ def shorten_body(
     if not urls:
         return body, []
     distinct = list(dict.fromkeys(_normalised(url) for _s, _e, url in urls))
+    ensure_links_allowed(distinct)
     if utm is None:
         utm = (
             CampaignLinkOptions.objects.filter(org=org, campaign_id=campaign_id)

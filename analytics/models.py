@@ -41,6 +41,27 @@ class TrackedLink(models.Model):
         return self.url
 
 
+class BlockedLinkHost(models.Model):
+    """A host that short links must never lead to (known phishing), kept by the platform operator.
+
+    A host blocks its subdomains too: ``evil.example`` blocks ``login.evil.example``. Checked when a
+    campaign's links are made (the launch is refused) and at each redirect (a host blocked after the
+    launch stops leading anywhere).
+    """
+
+    host = models.CharField(_("host"), max_length=253, unique=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("blocked link host")
+        verbose_name_plural = _("blocked link hosts")
+        ordering = ["host"]
+
+    def __str__(self) -> str:
+        return self.host
+
+
 class LinkCode(models.Model):
     """The short code of one link in one message: ``/r/<code>``."""
 

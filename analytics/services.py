@@ -22,6 +22,7 @@ from smsplatform.models import Organisation
 from smsplatform.services import audit_record
 
 from .bots import is_bot, user_agent_class
+from .link_safety import blocked_hosts
 from .links import UTM_KEYS, target_url
 from .models import CampaignLinkOptions, Click, ClickCount, LinkCode, MessageCount, TrackedLink
 
@@ -73,6 +74,9 @@ def click_record(
     if row is None:
         return None
     if row.link.expires_at is not None and row.link.expires_at <= now:
+        return None
+    if blocked_hosts([row.link.url]):
+        logger.warning("short link %s leads to a blocked host; not redirected", code)
         return None
     url = target_url(row.link.url, row.link.utm)
     if method.upper() != "GET" or is_bot(user_agent):

@@ -22,9 +22,13 @@ def exception_handler(exc, context):
     """DRF's handler, plus a machine ``code`` beside every ``detail`` (api.md), and Django validation errors
     raised by services rendered as 400 instead of 500."""
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        )
+        if hasattr(exc, "error_dict"):
+            exc = exceptions.ValidationError(exc.message_dict)
+        elif len(exc.error_list) == 1 and exc.error_list[0].code:
+            # One refusal with a reason code (e.g. ``link_blocked``): ``{"detail", "code"}`` as api.md says.
+            exc = exceptions.ValidationError({"detail": exc.messages[0], "code": exc.error_list[0].code})
+        else:
+            exc = exceptions.ValidationError({"detail": exc.messages})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -115,7 +115,8 @@ def test_utm_set_later_applies_to_links_already_sent(tenant_a):
 
 def test_click_record_queries(tenant_a, django_assert_num_queries):
     _campaign, _msgs, codes = _codes(tenant_a, n=1)
-    # the code, then in a savepoint: the first-click flag, the click row, the click count delta
+    # the code, then in a savepoint: the first-click flag, the click row, the click count delta (the
+    # phishing blocklist comes from the cache, filled when the campaign's links were made)
     with django_assert_num_queries(6):
         assert services.click_record(code=codes[0], user_agent=IPHONE).counted
     with django_assert_num_queries(1):
