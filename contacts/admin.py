@@ -10,7 +10,7 @@ from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 
 from smsplatform.models import Organisation
 
-from .models import ConsentProof, Contact, ContactList, ImportJob, Segment
+from .models import ConsentProof, Contact, ContactList, ImportJob, OptInForm, Segment
 from .resources import ContactResource
 
 
@@ -94,3 +94,24 @@ class ConsentProofAdmin(admin.ModelAdmin):
     list_display = ["contact", "basis", "source", "collected_at", "org"]
     list_select_related = ["org", "contact"]
     raw_id_fields = ["contact", "org"]
+
+
+@admin.register(OptInForm)
+class OptInFormAdmin(admin.ModelAdmin):
+    """The operator sets how many codes a shop's public form may send a day; the shop edits the rest."""
+
+    list_display = ["org", "enabled", "daily_cap", "cap_alerted_on", "updated_at"]
+    list_filter = ["enabled"]
+    list_select_related = ["org"]
+    search_fields = ["org__name", "org__slug"]
+    fields = ["org", "enabled", "countries", "daily_cap", "cap_alerted_on"]
+    readonly_fields = ["org", "enabled", "countries", "cap_alerted_on"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        from .services import optin_form_daily_cap_set
+
+        # Through the service, so that the change is audited in the organisation's log.
+        optin_form_daily_cap_set(org=obj.org, actor=request.user, daily_cap=form.cleaned_data["daily_cap"])

@@ -211,7 +211,7 @@ class OptOutForm(forms.Form):
 
 
 class OptInSettingsForm(forms.Form):
-    enabled = forms.BooleanField(label=_("The form is online"), required=False)
+    # Online or offline is a one-click switch of its own on the page (OptInToggleForm).
     title = forms.CharField(label=_("Title"), max_length=120, required=False)
     wording = forms.CharField(
         label=_("Consent wording"),
@@ -221,10 +221,23 @@ class OptInSettingsForm(forms.Form):
     contact_list = forms.ModelChoiceField(
         label=_("Add sign-ups to a list"), queryset=ContactList.objects.none(), required=False
     )
+    countries = forms.CharField(
+        label=_("Accepted countries"),
+        max_length=400,
+        required=False,
+        help_text=_(
+            "Two-letter codes of the countries whose mobile numbers may sign up, separated by commas "
+            "(FR, BE...). Empty: your organisation's country. Numbers of other countries get no code."
+        ),
+    )
 
     def __init__(self, *args, org=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contact_list"].queryset = ContactList.objects.filter(org=org).order_by("name")
+
+
+class OptInToggleForm(forms.Form):
+    toggle = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
 
 
 class PublicOptInForm(forms.Form):
@@ -232,6 +245,19 @@ class PublicOptInForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     consent = forms.BooleanField(required=True)  # labelled with the organisation's wording in the template
     website = forms.CharField(required=False, widget=forms.HiddenInput)  # honeypot: bots fill it
+    # The solved proof of work, written by the ALTCHA widget (contacts.optin_challenge).
+    altcha = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, org=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+
+    def clean_altcha(self) -> str:
+        from .optin_challenge import challenge_verify
+
+        payload = self.cleaned_data.get("altcha", "")
+        challenge_verify(org=self.org, payload=payload)
+        return payload
 
 
 class PublicOptInCodeForm(forms.Form):

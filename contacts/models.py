@@ -330,7 +330,8 @@ class OptInForm(models.Model):
     org = models.OneToOneField(
         "smsplatform.Organisation", on_delete=models.CASCADE, related_name="optin_form"
     )
-    enabled = models.BooleanField(_("enabled"), default=True)
+    # Off until the owner turns it on: every code it sends is an SMS paid by the shop.
+    enabled = models.BooleanField(_("enabled"), default=False)
     title = models.CharField(_("title"), max_length=120, blank=True)
     wording = models.TextField(_("consent wording"))
     version = models.PositiveIntegerField(default=1)
@@ -343,6 +344,12 @@ class OptInForm(models.Model):
         verbose_name=_("list"),
     )
     updated_at = models.DateTimeField(default=dj_timezone.now)
+    # ISO codes of the countries whose mobile numbers the form accepts (phonenumbers regions).
+    countries = models.JSONField(_("countries"), default=list, blank=True)
+    # Codes the form may send a day, whatever the numbers: set by the platform operator, not the shop.
+    daily_cap = models.PositiveIntegerField(_("daily cap of codes"), default=200)
+    # The day the owner and the operator were last told the cap was reached: one alert a day.
+    cap_alerted_on = models.DateField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"opt-in form of org {self.org_id} (v{self.version})"
@@ -377,7 +384,10 @@ class PendingOptIn(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["org", "phone"], name="pendingoptin_org_phone")]
+        indexes = [
+            models.Index(fields=["org", "phone"], name="pendingoptin_org_phone"),
+            models.Index(fields=["org", "created_at"], name="pendingoptin_org_created"),
+        ]
 
     def __str__(self) -> str:
         return f"pending opt-in {self.phone}"

@@ -34,6 +34,7 @@ urlpatterns = [
     path("opt-in-form/", views.OptInSettingsView.as_view(), name="optin_settings"),
     # Until the lead includes `public_urlpatterns` at the root (/f/<slug>/), the form is served here too.
     path("f/<slug:slug>/", views.PublicOptInView.as_view(), name="public_optin"),
+    path("f/<slug:slug>/challenge/", views.PublicOptInChallengeView.as_view(), name="public_optin_challenge"),
     path(
         "f/<slug:slug>/confirm/<str:token>/",
         views.PublicOptInConfirmView.as_view(),
@@ -45,5 +46,6 @@ urlpatterns = [
 #     path("", include((public_urlpatterns, "contacts_public")))
 public_urlpatterns = [
     path("f/<slug:slug>/", views.PublicOptInView.as_view(), name="optin"),
+    path("f/<slug:slug>/challenge/", views.PublicOptInChallengeView.as_view(), name="optin_challenge"),
     path("f/<slug:slug>/confirm/<str:token>/", views.PublicOptInConfirmView.as_view(), name="optin_confirm"),
 ]

@@ -3,9 +3,11 @@ GDPR requests and the public opt-in form. Views validate a form, call a service 
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -19,12 +21,14 @@ from django.views.generic import TemplateView
 
 from campaigns.selectors import contact_messages
 from compliance.selectors import suppression_list
+from smsplatform.client_ip import client_ip
 from smsplatform.models import Organisation
 from smsplatform.tenancy import OrgPageMixin, get_org_object_or_404
 from smsplatform.views import apply_validation_error
 
 from . import forms, jobs, selectors, services
 from .models import ConsentBasis, Contact, ContactList, ImportJob, Segment
+from .optin_challenge import challenge_create
 
 PAGE_SIZE = 50
 DRAFTS_KEY = "contacts_import_drafts"
@@ -701,16 +705,30 @@ class OptInSettingsView(OrgPageMixin, TemplateView):
         ctx.setdefault(
             "form",
             forms.OptInSettingsForm(
-                initial={"enabled": optin.enabled, "title": optin.title, "wording": optin.wording,
-                         "contact_list": optin.contact_list_id},
+                initial={"title": optin.title, "wording": optin.wording,
+                         "contact_list": optin.contact_list_id, "countries": ", ".join(optin.countries)},
                 org=self.org,
             ),
         )  # fmt: skip
         ctx["optin"] = optin
+        ctx["optin_countries"] = ", ".join(optin.countries or services.optin_default_countries(self.org))
+        ctx["codes_per_number"] = _codes_per_number()
         ctx["public_url"] = self.request.build_absolute_uri(public_url("optin", self.org.slug))
         return ctx
 
     def post(self, request):
+        if "toggle" in request.POST:
+            toggle = forms.OptInToggleForm(request.POST)
+            if not toggle.is_valid():
+                messages.error(request, _("Choose whether the form is online or offline."))
+                return self.render_to_response(self.get_context_data(), status=400)
+            enabled = toggle.cleaned_data["toggle"] == "on"
+            services.optin_form_set_enabled(org=self.org, actor=request.user, enabled=enabled)
+            messages.success(
+                request,
+                _("The opt-in form is online.") if enabled else _("The opt-in form is offline."),
+            )
+            return redirect("contacts:optin_settings")
         form = forms.OptInSettingsForm(request.POST, org=self.org)
         if form.is_valid():
             try:
@@ -734,20 +752,43 @@ def public_url(name: str, *args) -> str:
 
 
 def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    # Behind the proxies of settings.TRUSTED_PROXIES, REMOTE_ADDR is the proxy: one bucket for everyone.
+    return client_ip(request) or None
+
+
+def _rate_limit_bucket(address: str | None) -> str:
+    # One IPv6 subscriber gets a whole /64: counted per address, it would have 2**64 buckets.
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _rate_limited(request, scope: str, limit: int, seconds: int = 3600) -> bool:
-    """A fixed-window counter per IP in the cache: the public form must not become an SMS cannon."""
-    key = f"contacts:optin:{scope}:{_client_ip(request) or 'unknown'}"
+    """A fixed-window counter per client address in the cache: the public form must not become an SMS
+    cannon."""
+    key = f"contacts:optin:{scope}:{_rate_limit_bucket(_client_ip(request))}"
     if cache.add(key, 1, seconds):
-        return False
+        return limit < 1
     try:
         count = cache.incr(key)
     except ValueError:
         cache.set(key, 1, seconds)
-        return False
+        return limit < 1
     return count > limit
+
+
+def _hourly_limit() -> int:
+    return int(settings.OPTIN_RATE_LIMIT_PER_HOUR)
+
+
+def _codes_per_number() -> int:
+    return int(settings.OPTIN_CODES_PER_NUMBER_PER_DAY)
 
 
 def _public_org(slug: str) -> Organisation:
@@ -757,30 +798,37 @@ def _public_org(slug: str) -> Organisation:
     return org
 
 
+def _open_optin(slug: str):
+    """The organisation and its form, or 404 while the owner has not put the form online."""
+    org = _public_org(slug)
+    optin = services.optin_form_get(org=org)
+    if not optin.enabled:
+        raise Http404
+    return org, optin
+
+
 class PublicOptInView(View):
-    """``/f/<slug>/``: phone, first name and an unticked consent box with the organisation's wording."""
+    """``/f/<slug>/``: phone, first name and an unticked consent box with the organisation's wording, and
+    the proof-of-work widget."""
 
     template_name = "public/optin.html"
 
     def _context(self, org, form, optin):
-        return {"org": org, "form": form, "optin": optin}
+        return {
+            "org": org,
+            "form": form,
+            "optin": optin,
+            "challenge_url": public_url("optin_challenge", org.slug),
+        }
 
     def get(self, request, slug):
-        org = _public_org(slug)
-        optin = services.optin_form_get(org=org)
-        if not optin.enabled:
-            raise Http404
-        return render(request, self.template_name, self._context(org, forms.PublicOptInForm(), optin))
+        org, optin = _open_optin(slug)
+        return render(request, self.template_name, self._context(org, forms.PublicOptInForm(org=org), optin))
 
     def post(self, request, slug):
-        from django.conf import settings
-
-        org = _public_org(slug)
-        optin = services.optin_form_get(org=org)
-        if not optin.enabled:
-            raise Http404
-        form = forms.PublicOptInForm(request.POST)
-        if _rate_limited(request, "request", int(getattr(settings, "OPTIN_RATE_LIMIT_PER_HOUR", 10))):
+        org, optin = _open_optin(slug)
+        form = forms.PublicOptInForm(request.POST, org=org)
+        if _rate_limited(request, "request", _hourly_limit()):
             form.is_valid()
             form.add_error(None, _("Too many attempts from your connection. Please try again later."))
             return render(request, self.template_name, self._context(org, form, optin), status=429)
@@ -801,6 +849,19 @@ class PublicOptInView(View):
         return render(request, self.template_name, self._context(org, form, optin), status=400)
 
 
+class PublicOptInChallengeView(View):
+    """``/f/<slug>/challenge/``: a fresh proof-of-work challenge for the widget of an open form (JSON)."""
+
+    def get(self, request, slug):
+        org, _optin = _open_optin(slug)
+        if _rate_limited(request, "challenge", _hourly_limit() * 6):
+            response = JsonResponse({"error": _("Too many attempts. Please try again later.")}, status=429)
+        else:
+            response = JsonResponse(challenge_create(org=org))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 class PublicOptInConfirmView(View):
     template_name = "public/optin_confirm.html"
 
@@ -809,11 +870,9 @@ class PublicOptInConfirmView(View):
         return render(request, self.template_name, {"org": org, "form": forms.PublicOptInCodeForm()})
 
     def post(self, request, slug, token):
-        from django.conf import settings
-
         org = _public_org(slug)
         form = forms.PublicOptInCodeForm(request.POST)
-        if _rate_limited(request, "confirm", int(getattr(settings, "OPTIN_RATE_LIMIT_PER_HOUR", 10)) * 3):
+        if _rate_limited(request, "confirm", _hourly_limit() * 3):
             form.is_valid()
             form.add_error(None, _("Too many attempts from your connection. Please try again later."))
             return render(request, self.template_name, {"org": org, "form": form}, status=429)

@@ -288,6 +288,16 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 SHORT_LINK_DOMAIN = env.str("SHORT_LINK_DOMAIN", default=SITE_URL)
 
+# The public opt-in form (/f/<slug>/): each request texts a code paid by the shop. Per client address
+# (smsplatform.client_ip) an hour; per number a day (the shop's daily cap is on its form, set by the
+# operator in the admin). The proof of work: PBKDF2 rounds per try and the range the counter is drawn
+# from (a browser tries half of it on average), and how long a challenge may be solved and used.
+OPTIN_RATE_LIMIT_PER_HOUR = env.int("OPTIN_RATE_LIMIT_PER_HOUR", default=10)
+OPTIN_CODES_PER_NUMBER_PER_DAY = 3
+OPTIN_CHALLENGE_COST = env.int("OPTIN_CHALLENGE_COST", default=5000)
+OPTIN_CHALLENGE_MAX_NUMBER = env.int("OPTIN_CHALLENGE_MAX_NUMBER", default=1000)
+OPTIN_CHALLENGE_LIFETIME = 600  # seconds
+
 # Payments. `fake` confirms any purchase with one click of ours: development and tests only.
 PAYMENT_ADAPTERS = ("fake", "stripe")
 PAYMENT_ADAPTER = env.str("PAYMENT_ADAPTER", default="stripe" if PRODUCTION else "fake")

@@ -19,8 +19,10 @@ NOT_TENANT_IDS = {
     "sms_webhook_inbound",
     "public_optin",  # the public opt-in form of a shop, by its public slug
     "public_optin_confirm",
+    "public_optin_challenge",
     "optin",
     "optin_confirm",
+    "optin_challenge",
     "short_link",  # /r/<code>: public redirect of a tracked link
 }
 SKIPPED_NAMESPACES = {"admin"}

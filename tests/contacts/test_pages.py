@@ -14,6 +14,7 @@ from compliance.services import suppression_add
 from contacts import services
 from contacts.models import Contact, ContactList, ImportJob, Segment
 from smsplatform.models import AuditEntry
+from tests.optin_challenge import altcha_payload
 
 from .conftest import run_import
 
@@ -204,18 +205,31 @@ def test_dashboard_widget(client_a, org_a):
     assert 'data-testid="dashboard-contacts">1<' in page
 
 
-def test_public_optin_double_opt_in(client, org_a):
+@pytest.fixture
+def optin_on(org_a, settings):
+    """The organisation's public form, put online (it starts offline), with a proof of work that a test
+    solves in milliseconds (the real one, at a lower difficulty)."""
+    settings.OPTIN_CHALLENGE_COST = 10
+    settings.OPTIN_CHALLENGE_MAX_NUMBER = 50
+    return services.optin_form_set_enabled(org=org_a, actor=None, enabled=True)
+
+
+def test_public_optin_double_opt_in(client, org_a, optin_on):
     from campaigns.models import Message
 
     form = services.optin_form_get(org=org_a)
     url = f"/contacts/f/{org_a.slug}/"
     page = client.get(url).content.decode()
     assert form.wording in page and "checked" not in page
-    assert client.post(url, {"phone": "0612345678", "first_name": "Zoé"}).status_code == 400  # box not ticked
-    bad = client.post(url, {"phone": "01 23 45 67 89", "consent": "on"})
+    no_box = {"phone": "0612345678", "first_name": "Zoé", "altcha": altcha_payload(client, url)}
+    assert client.post(url, no_box).status_code == 400  # box not ticked
+    bad = client.post(
+        url, {"phone": "01 23 45 67 89", "consent": "on", "altcha": altcha_payload(client, url)}
+    )
     assert bad.status_code == 400 and "SMS" in bad.content.decode()
-    response = client.post(url, {"phone": "06 12 34 56 78", "first_name": "Zoé", "consent": "on"},
-                           REMOTE_ADDR="203.0.113.9")  # fmt: skip
+    data = {"phone": "06 12 34 56 78", "first_name": "Zoé", "consent": "on"}
+    data["altcha"] = altcha_payload(client, url)
+    response = client.post(url, data, REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 302
     # The code leaves as a transactional SMS through the gateway layer.
     sms = Message.objects.get(org=org_a, to="+33612345678", category="transactional")
@@ -236,22 +250,31 @@ def test_public_optin_double_opt_in(client, org_a):
     assert client.post(response.url, {"code": code}).status_code == 400  # a code works once
 
 
-def test_public_optin_never_texts_a_number_that_said_stop(client, org_a):
+def test_public_optin_never_texts_a_number_that_said_stop(client, org_a, optin_on):
     from campaigns.models import Message
 
     suppression_add(org=org_a, phone_e164="+33612345679", source="inbound_keyword")
     url = f"/contacts/f/{org_a.slug}/"
-    response = client.post(url, {"phone": "06 12 34 56 79", "first_name": "Zoé", "consent": "on"})
+    data = {
+        "phone": "06 12 34 56 79",
+        "first_name": "Zoé",
+        "consent": "on",
+        "altcha": altcha_payload(client, url),
+    }
+    response = client.post(url, data)
     assert response.status_code == 400
     assert "START" in response.content.decode()
     assert not Message.objects.filter(org=org_a, to="+33612345679").exists()
 
 
-def test_public_optin_rate_limited(client, org_a, settings):
+def test_public_optin_rate_limited(client, org_a, settings, optin_on):
     settings.OPTIN_RATE_LIMIT_PER_HOUR = 2
     url = f"/contacts/f/{org_a.slug}/"
     statuses = [
-        client.post(url, {"phone": f"06123456{i:02d}", "consent": "on"}).status_code for i in range(4)
+        client.post(
+            url, {"phone": f"06123456{i:02d}", "consent": "on", "altcha": altcha_payload(client, url)}
+        ).status_code
+        for i in range(4)
     ]
     assert statuses[:2] == [302, 302] and statuses[2:] == [429, 429]
     assert client.get("/contacts/f/no-such-shop/").status_code == 404
@@ -291,7 +314,7 @@ def test_analyst_cannot_write(tenant_a):
     assert client.get("/contacts/import/").status_code == 403
 
 
-def test_every_page_renders(client_a, org_a):
+def test_every_page_renders(client_a, org_a, optin_on):
     contact = services.contact_create(org=org_a, actor=None, phone="0612345678", consent_basis="opt_in")
     for url in (
         "/contacts/", "/contacts/new/", f"/contacts/{contact.pk}/", f"/contacts/{contact.pk}/edit/",
