@@ -4,13 +4,19 @@ An opt-out suppresses the number at once (before any further message of any camp
 claim re-reads the suppression list), the reply is kept as proof, and exactly one confirmation is sent:
 the inbound row is unique per ``(gateway, provider_id)``, so a replayed webhook finds it and does nothing,
 and a STOP from a number that was already suppressed gets no second confirmation.
+
+The automatic replies (STOP and START confirmations, the HELP answer) are free SMS whose text the
+organisation shapes (its brand, its mention): anyone who can make a number reply, or forge its replies,
+would otherwise have the platform send them without limit. Each kind goes at most once a day to a number
+of an organisation; the opt-out or opt-in itself is recorded every time.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -31,10 +37,18 @@ from .services import HELP_TEXT, OPT_IN_CONFIRMATION_TEXT, OPT_OUT_CONFIRMATION_
 logger = logging.getLogger(__name__)
 
 
-def _route(from_number: str, to: str, org: Organisation | None) -> tuple[Organisation | None, Message | None]:
+def _route(
+    gateway: str, from_number: str, to: str, org: Organisation | None
+) -> tuple[Organisation | None, Message | None]:
     """Which organisation a reply is for: the one whose message to this number it answers (the latest,
-    preferring one sent from the number or sender ID it was sent to). One or two queries."""
-    qs = Message.objects.filter(to=from_number).select_related("org")
+    preferring one sent from the number or sender ID it was sent to). One or two queries.
+
+    Only messages sent through the gateway that received the reply are candidates: a handset answers
+    the provider that texted it, so a reply arriving elsewhere (another provider, the sandbox's loopback)
+    says nothing about them and must not opt a number out of, or back in to, their organisation.
+    """
+    # message_to_routing (to, -id) finds the number's few messages; gateway and org filter those.
+    qs = Message.objects.filter(to=from_number, gateway=gateway).select_related("org")
     if org is not None:
         qs = qs.filter(org=org)
     if to:
@@ -56,19 +70,21 @@ def inbound_receive(
     text: str = "",
     received_at: datetime | None = None,
     org: Organisation | None = None,
+    now: datetime | None = None,
 ) -> tuple[InboundMessage, bool]:
     """Records one reply and acts on its keyword; returns (the row, whether it was new).
 
     Replaying the same ``(gateway, provider_id)`` returns the stored row and does nothing else.
     ``org`` is given by the virtual phone (it knows whose sandbox it is); gateways let the reply be
-    routed by the message it answers.
+    routed by the message it answers, among that gateway's messages. ``now`` decides the day of the
+    automatic-reply limit.
     """
     existing = InboundMessage.objects.filter(gateway=gateway, provider_id=provider_id).first()
     if existing is not None:
         return existing, False
     kind = keywords.classify(text)
     with transaction.atomic():
-        target_org, replied = _route(from_number, to, org)
+        target_org, replied = _route(gateway, from_number, to, org)
         contact_id = None
         if target_org is not None:
             contact_id = (
@@ -94,7 +110,7 @@ def inbound_receive(
         if target_org is None:
             logger.info("inbound reply from %s matches no organisation; kept unrouted", from_number)
             return inbound, True
-        _act(target_org, inbound, kind)
+        _act(target_org, inbound, kind, now or timezone.now())
     return inbound, True
 
 
@@ -102,7 +118,38 @@ def _brand(org: Organisation) -> str:
     return org.display_brand
 
 
-def _act(org: Organisation, inbound: InboundMessage, kind: str) -> None:
+def _auto_reply(
+    org: Organisation, inbound: InboundMessage, *, reason: str, body: str, now: datetime, **options: Any
+) -> bool:
+    """Sends one free automatic reply unless the number already got one of this ``reason`` today (the
+    organisation's day); returns False when it was skipped for that.
+
+    The check reads the day's messages of that reason to the number; two replies handled at the same
+    time may both pass it, so the day's idempotency key (unique per organisation) lets only one of them
+    create a message.
+    """
+    number = inbound.from_number
+    zone = ZoneInfo(org.timezone or "Europe/Paris")
+    day = timezone.localtime(now, zone).date()
+    day_start = datetime.combine(day, time.min, tzinfo=zone)
+    if Message.objects.filter(org=org, to=number, reason=reason, created_at__gte=day_start).exists():
+        logger.info("%s to %s skipped: one already sent today", reason, number)
+        return False
+    key = f"auto:{reason}:{number}:{day.isoformat()}"
+    sms_send_transactional(
+        org=org,
+        to=number,
+        body=body,
+        reason=reason,
+        contact_id=inbound.contact_id,
+        charge=False,
+        idempotency_key=key,
+        **options,
+    )
+    return True
+
+
+def _act(org: Organisation, inbound: InboundMessage, kind: str, now: datetime) -> None:
     number = inbound.from_number
     if keywords.is_opt_out(kind):
         # A near miss is treated as an opt-out by default (losing a STOP costs more) and queued for review.
@@ -115,24 +162,21 @@ def _act(org: Organisation, inbound: InboundMessage, kind: str) -> None:
             reason="near_miss" if kind == keywords.NEAR_MISS_OPT_OUT else "keyword",
         )
         contacts_sync_opted_out(org=org, phones=[number])
+        confirmed = not already and _auto_reply(
+            org,
+            inbound,
+            reason="opt_out_confirmation",
+            body=OPT_OUT_CONFIRMATION_TEXT.format(brand=_brand(org)),
+            now=now,
+            opt_out_confirmation=True,
+        )
         audit_record(
             org=org,
             actor=None,
             action="sms.opt_out_received",
             target=inbound,
-            data={"kind": kind, "already": already},
+            data={"kind": kind, "already": already, "confirmed": confirmed},
         )
-        if not already:
-            sms_send_transactional(
-                org=org,
-                to=number,
-                body=OPT_OUT_CONFIRMATION_TEXT.format(brand=_brand(org)),
-                reason="opt_out_confirmation",
-                contact_id=inbound.contact_id,
-                charge=False,
-                idempotency_key=f"inbound:{inbound.pk}",
-                opt_out_confirmation=True,
-            )
     elif kind == keywords.OPT_IN:
         lifted = suppression_lift(
             org=org,
@@ -141,28 +185,27 @@ def _act(org: Organisation, inbound: InboundMessage, kind: str) -> None:
             proof=f"inbound:{inbound.pk} {inbound.text}",
         )
         contacts_sync_opted_out(org=org, phones=[number])
-        audit_record(
-            org=org, actor=None, action="sms.opt_in_received", target=inbound, data={"lifted": lifted}
+        confirmed = lifted and _auto_reply(
+            org,
+            inbound,
+            reason="opt_in_confirmation",
+            body=OPT_IN_CONFIRMATION_TEXT.format(brand=_brand(org), stop=org.stop_mention).strip(),
+            now=now,
         )
-        if lifted:
-            sms_send_transactional(
-                org=org,
-                to=number,
-                body=OPT_IN_CONFIRMATION_TEXT.format(brand=_brand(org), stop=org.stop_mention).strip(),
-                reason="opt_in_confirmation",
-                contact_id=inbound.contact_id,
-                charge=False,
-                idempotency_key=f"inbound:{inbound.pk}",
-            )
-    elif kind == keywords.HELP:
-        sms_send_transactional(
+        audit_record(
             org=org,
-            to=number,
-            body=HELP_TEXT.format(brand=_brand(org), stop=org.stop_mention).strip(),
+            actor=None,
+            action="sms.opt_in_received",
+            target=inbound,
+            data={"lifted": lifted, "confirmed": confirmed},
+        )
+    elif kind == keywords.HELP:
+        _auto_reply(
+            org,
+            inbound,
             reason="help_reply",
-            contact_id=inbound.contact_id,
-            charge=False,
-            idempotency_key=f"inbound:{inbound.pk}",
+            body=HELP_TEXT.format(brand=_brand(org), stop=org.stop_mention).strip(),
+            now=now,
         )
 
 

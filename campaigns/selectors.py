@@ -146,11 +146,21 @@ def calendar_campaigns(org: Organisation, start: datetime, end: datetime) -> Que
 
 # --- virtual phone --------------------------------------------------------------------------------
 
+# The virtual phone shows, and replies as, numbers that only the sandbox's loopback gateway texted: a
+# number reached through a real provider is a real handset, whose replies only that handset may send.
+VIRTUAL_PHONE_GATEWAY = "loopback"
+
 
 def phone_numbers(org: Organisation, limit: int = 50) -> list[str]:
-    """The numbers the organisation texted most recently (the virtual phone's list), one query."""
+    """The numbers the organisation texted most recently through the loopback gateway (the virtual
+    phone's list), one query."""
     seen: list[str] = []
-    for to in Message.objects.filter(org=org).order_by("-id").values_list("to", flat=True)[: limit * 20]:
+    recent = (
+        Message.objects.filter(org=org, gateway=VIRTUAL_PHONE_GATEWAY)
+        .order_by("-id")
+        .values_list("to", flat=True)[: limit * 20]
+    )
+    for to in recent:
         if to not in seen:
             seen.append(to)
             if len(seen) >= limit:
@@ -158,19 +168,35 @@ def phone_numbers(org: Organisation, limit: int = 50) -> list[str]:
     return seen
 
 
-def phone_thread(org: Organisation, number: str, limit: int = 50) -> list[dict[str, Any]]:
-    """What one number received from the organisation and what it replied, oldest first (two queries)."""
-    outbound = list(
-        Message.objects.filter(org=org, to=number)
+def phone_last_sender(org: Organisation, number: str) -> str | None:
+    """The sender of the organisation's latest loopback message to ``number`` (what a reply from the
+    virtual phone answers), or None when the virtual phone has no business with that number."""
+    row = (
+        Message.objects.filter(org=org, to=number, gateway=VIRTUAL_PHONE_GATEWAY)
         .order_by("-id")
-        .values(
+        .values("sender")
+        .first()
+    )
+    return None if row is None else row["sender"]
+
+
+def phone_thread(
+    org: Organisation, number: str, limit: int = 50, *, gateway: str | None = None
+) -> list[dict[str, Any]]:
+    """What one number received from the organisation and what it replied, oldest first (two queries);
+    with ``gateway``, only what went through that gateway (the virtual phone's view)."""
+    outbound_qs = Message.objects.filter(org=org, to=number)
+    inbound_qs = InboundMessage.objects.filter(org=org, from_number=number)
+    if gateway is not None:
+        outbound_qs = outbound_qs.filter(gateway=gateway)
+        inbound_qs = inbound_qs.filter(gateway=gateway)
+    outbound = list(
+        outbound_qs.order_by("-id").values(
             "id", "body", "status", "created_at", "sent_at", "delivered_at", "block_reason", "deferred_until"
         )[:limit]
     )
     inbound = list(
-        InboundMessage.objects.filter(org=org, from_number=number)
-        .order_by("-received_at", "-id")
-        .values("id", "text", "kind", "received_at")[:limit]
+        inbound_qs.order_by("-received_at", "-id").values("id", "text", "kind", "received_at")[:limit]
     )
     items = [{"direction": "out", "at": m["sent_at"] or m["created_at"], **m} for m in outbound]
     items += [{"direction": "in", "at": m["received_at"], **m} for m in inbound]

@@ -25,9 +25,16 @@ from contacts.models import Contact
 from smsplatform.tenancy import OrgObjectMixin, OrgPageMixin
 
 from .forms import InboxReplyForm
-from .models import Campaign, InboundMessage, Message, MessageStatus
+from .models import Campaign, InboundMessage, MessageStatus
 from .replies import inbound_receive, inbound_review
-from .selectors import inbox_conversations, org_messages, phone_numbers, phone_thread
+from .selectors import (
+    VIRTUAL_PHONE_GATEWAY,
+    inbox_conversations,
+    org_messages,
+    phone_last_sender,
+    phone_numbers,
+    phone_thread,
+)
 from .services import sms_send_transactional
 
 logger = logging.getLogger(__name__)
@@ -194,9 +201,20 @@ def _loopback_received(org, number: str, message_ids: set[int]) -> tuple[dict[st
     }, True
 
 
-class PhoneView(OrgPageMixin, TemplateView):
-    """The sandbox's virtual phone: per number, what the loopback gateway received, live receipts, and a
-    box to reply as the recipient (STOP, START, any text)."""
+class SandboxOnlyMixin:
+    """After :class:`OrgPageMixin` in the bases: the virtual phone does not exist for an organisation on a
+    real gateway (404), since a reply typed there would act on real handsets' consent (START lifting a
+    real opt-out) and make the real provider send free SMS (HELP)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.org.on_sandbox:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PhoneView(OrgPageMixin, SandboxOnlyMixin, TemplateView):
+    """The sandbox's virtual phone: per number texted through the loopback gateway, what it received,
+    live receipts, and a box to reply as the recipient (STOP, START, any text)."""
 
     template_name = "campaigns/phone.html"
 
@@ -206,7 +224,9 @@ class PhoneView(OrgPageMixin, TemplateView):
         selected = self.request.GET.get("to") or (numbers[0] if numbers else "")
         if selected and selected not in numbers:
             raise Http404
-        ctx.update(numbers=numbers, selected=selected, sandbox=self.org.gateway_name == "loopback")
+        ctx.update(
+            numbers=numbers, selected=selected, on_loopback=self.org.gateway_name == VIRTUAL_PHONE_GATEWAY
+        )
         ctx.update(_thread_context(self.org, selected))
         return ctx
 
@@ -214,7 +234,7 @@ class PhoneView(OrgPageMixin, TemplateView):
 def _thread_context(org, number: str) -> dict:
     if not number:
         return {"thread": [], "gateway_up": None}
-    thread = phone_thread(org, number)
+    thread = phone_thread(org, number, gateway=VIRTUAL_PHONE_GATEWAY)
     outbound_ids = {item["id"] for item in thread if item["direction"] == "out"}
     on_gateway, up = _loopback_received(org, number, outbound_ids)
     for item in thread:
@@ -223,7 +243,7 @@ def _thread_context(org, number: str) -> dict:
     return {"thread": thread, "gateway_up": up, "selected": number}
 
 
-class PhoneThreadView(OrgPageMixin, TemplateView):
+class PhoneThreadView(OrgPageMixin, SandboxOnlyMixin, TemplateView):
     """The conversation of one number, polled by htmx every few seconds."""
 
     template_name = "campaigns/_phone_thread.html"
@@ -231,48 +251,45 @@ class PhoneThreadView(OrgPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         number = self.request.GET.get("to", "")
-        if not Message.objects.filter(org=self.org, to=number).exists():
+        if phone_last_sender(self.org, number) is None:
             raise Http404
         ctx.update(_thread_context(self.org, number))
         return ctx
 
 
-class PhoneReplyView(OrgPageMixin, View):
-    """Reply as the recipient: through the loopback gateway's inbound path (as a real handset would),
-    or straight into the inbound service when the loopback gateway is not running."""
+# The reply box's maxlength: four concatenated SMS, far more than any keyword or test needs.
+PHONE_REPLY_MAX_LENGTH = 640
+
+
+class PhoneReplyView(OrgPageMixin, SandboxOnlyMixin, View):
+    """Reply as the recipient of a number the organisation texted through the loopback gateway: handled
+    by the inbound service like a handset's reply, and recorded for this organisation. It does not go
+    through the loopback gateway's inbound webhook, which carries no organisation: the reply would be
+    routed by number and sender, possibly to another organisation that texted the same number."""
 
     def post(self, request):
         number = (request.POST.get("from") or "").strip()
         text = (request.POST.get("text") or "").strip()
-        last = Message.objects.filter(org=self.org, to=number).order_by("-id").values("sender").first()
-        if last is None:
+        sender = phone_last_sender(self.org, number)
+        if sender is None:
             raise Http404
+        back = f"{reverse('campaigns:phone')}?{urlencode({'to': number})}"
         if not text:
             messages.error(request, _("Type a reply first."))
-            return redirect(f"{reverse('campaigns:phone')}?{urlencode({'to': number})}")
-        payload = {"from": number, "to": last["sender"], "text": text}
-        delivered = False
-        try:
-            response = requests.post(f"{_loopback_url()}/inbound", json=payload, timeout=10)
-            delivered = response.status_code == 200
-        except requests.RequestException:
-            delivered = False
-        if not delivered:
-            inbound_receive(
-                gateway="loopback",
-                provider_id=f"virtual-phone-{uuid.uuid4().hex}",
-                from_number=number,
-                to=last["sender"],
-                text=text,
-                org=self.org,
-            )
-            messages.warning(
+            return redirect(back)
+        if len(text) > PHONE_REPLY_MAX_LENGTH:
+            messages.error(
                 request,
-                _(
-                    "The loopback gateway is not running (python manage.py loopback_gateway): the reply was "
-                    "recorded directly by the platform."
-                ),
+                _("A reply holds at most %(max)s characters.") % {"max": PHONE_REPLY_MAX_LENGTH},
             )
-        else:
-            messages.success(request, _("Reply sent through the loopback gateway."))
-        return redirect(f"{reverse('campaigns:phone')}?{urlencode({'to': number})}")
+            return redirect(back)
+        inbound_receive(
+            gateway=VIRTUAL_PHONE_GATEWAY,
+            provider_id=f"virtual-phone-{uuid.uuid4().hex}",
+            from_number=number,
+            to=sender,
+            text=text,
+            org=self.org,
+        )
+        messages.success(request, _("Reply received by the platform, as if the handset had sent it."))
+        return redirect(back)
