@@ -64,6 +64,8 @@ TERRITORIES = (
     Territory("RE", "+262692", 6, "Indian/Reunion"),
     Territory("YT", "+262639", 6, "Indian/Mayotte"),
     Territory("NC", "+6877", 5, "Pacific/Noumea"),
+    # UTC+12: the only one closed from 10:00 to 11:00 UTC, when Guadeloupe has opened and Noumea not closed.
+    Territory("WF", "+68182", 4, "Pacific/Wallis"),
 )
 
 
@@ -75,7 +77,7 @@ def _local_minutes(zone: str, at: datetime) -> int:
 def territories(now: datetime, hold: timedelta = timedelta(hours=1)) -> tuple[Territory, Territory]:
     """(open, closed) at ``now`` and still so after ``hold``: open = 09:00-20:30 local, closed = 22:00-07:00
     local (an hour inside the 08:00-21:30 window, half an hour outside it). Some pair always exists: the
-    territories span UTC-4 to UTC+11."""
+    territories span UTC-4 to UTC+12."""
 
     def is_open(t: Territory) -> bool:
         return all(9 * 60 <= _local_minutes(t.zone, at) < 20 * 60 + 30 for at in (now, now + hold))
