@@ -40,13 +40,31 @@ class OrganisationSettingsForm(forms.ModelForm):
         ]
 
 
+def _offer_roles(field: forms.ChoiceField, actor_role: str | None) -> None:
+    """Offers only the roles the acting member may give (an admin never sees "owner"). The field still
+    accepts every role, so that a forged "owner" reaches the service and gets its explicit refusal rather
+    than a vague "not one of the available choices"."""
+    from .services import assignable_roles
+
+    allowed = assignable_roles(actor_role or "")
+    field.widget.choices = [(value, label) for value, label in Role.choices if value in allowed]
+
+
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("Email address"))
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MARKETER)
 
+    def __init__(self, *args, actor_role: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        _offer_roles(self.fields["role"], actor_role)
+
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+    def __init__(self, *args, actor_role: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        _offer_roles(self.fields["role"], actor_role)
 
 
 class ApiKeyForm(forms.Form):

@@ -9,17 +9,19 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .countries import default_rule_pack_for_country, default_timezone_for_country
-from .models import ApiKey, AuditEntry, Invitation, Membership, Organisation, Role, User
+from .models import ApiKey, AuditEntry, Invitation, Membership, Organisation, Role, User, role_can
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -108,6 +110,109 @@ def signup(
     return user, org
 
 
+SIGNUP_CONFIRMATION_LIFETIME = timedelta(days=1)
+# Sign-up emails one address may receive a day: the form must not become a way to flood someone's inbox.
+SIGNUP_EMAILS_PER_ADDRESS_PER_DAY = 3
+
+
+def _signup_key(token: str) -> str:
+    return f"signup:pending:{_token_hash(token)}"
+
+
+def _signup_email_allowed(email: str) -> bool:
+    key = f"signup:emails:{_token_hash(email)}"
+    cache.add(key, 0, timeout=int(timedelta(days=1).total_seconds()))
+    try:
+        return cache.incr(key) <= SIGNUP_EMAILS_PER_ADDRESS_PER_DAY
+    except ValueError:  # expired between add and incr: a new day has begun
+        cache.set(key, 1, timeout=int(timedelta(days=1).total_seconds()))
+        return True
+
+
+def signup_request(
+    *, email: str, password: str, org_name: str, country: str = "FR", base_url: str | None = None
+) -> None:
+    """First step of a sign-up: emails a link that creates the account, or, when the address already has an
+    account, tells its holder that someone tried to sign up with it.
+
+    The visitor gets the same answer either way, so the form cannot tell who has an account here. The
+    password is checked (and hashed) in both cases before anything else: the work, and so the time taken,
+    do not depend on the address either. Nothing is created until the link is opened."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    try:
+        validate_password(password, user=User(email=email))
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    password_hash = make_password(password)
+    holder = User.objects.filter(email__iexact=email).first()
+    if not _signup_email_allowed(email):
+        return
+    base = (base_url or settings.SITE_URL).rstrip("/")
+    if holder is not None:
+        with translation.override(holder.language or settings.LANGUAGE_CODE):
+            subject, message = _signup_notice_to_holder(base + reverse("login"))
+    else:
+        token = secrets.token_urlsafe(32)
+        cache.set(
+            _signup_key(token),
+            {"email": email, "password_hash": password_hash, "org_name": org_name, "country": country},
+            timeout=int(SIGNUP_CONFIRMATION_LIFETIME.total_seconds()),
+        )
+        subject, message = _signup_confirmation(base + reverse("signup_confirm", args=[token]))
+    transaction.on_commit(
+        lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[email])
+    )
+
+
+def _signup_notice_to_holder(login_url: str) -> tuple[str, str]:
+    subject = _("Someone tried to create an account with your address")
+    message = _(
+        "Someone, maybe you, tried to create a new smsplatform account with this email address, which "
+        "already has an account.\n\nIf it was you, simply log in: %(url)s\n\nIf it was not you, you "
+        "can ignore this message: nothing was changed and nobody can use your account without your "
+        "password.\n"
+    ) % {"url": login_url}
+    return subject, message
+
+
+def _signup_confirmation(url: str) -> tuple[str, str]:
+    # The shop's name is not repeated in the email: it is text chosen by whoever filled in the form.
+    subject = _("Confirm your email address to create your smsplatform account")
+    message = _(
+        "Welcome! To create your account and get your free credits, confirm this address by opening "
+        "the link below within 24 hours:\n\n%(url)s\n\nIf you did not sign up, ignore this message: "
+        "no account will be created.\n"
+    ) % {"url": url}
+    return subject, message
+
+
+def signup_pending(token: str) -> dict | None:
+    """The sign-up waiting behind a confirmation link, or None (expired, used, or never existed)."""
+    return cache.get(_signup_key(token))
+
+
+def signup_confirm(token: str) -> tuple[User, Organisation]:
+    """Second step of a sign-up, from the emailed link: the account, its organisation and the free credits.
+    The link works once."""
+    pending = cache.get(_signup_key(token))
+    if pending is None:
+        raise ValidationError(_("This link has expired or was already used. Sign up again, or log in."))
+    cache.delete(_signup_key(token))
+    email = pending["email"]
+    try:
+        with transaction.atomic():
+            if User.objects.filter(email__iexact=email).exists():
+                raise IntegrityError
+            user = User.objects.create_user(email=email, password=None)
+            user.password = pending["password_hash"]
+            user.save(update_fields=["password"])
+            org = organisation_create(name=pending["org_name"], owner=user, country=pending["country"])
+    except IntegrityError:
+        # Confirmed twice, or an invitation created the account meanwhile.
+        raise ValidationError(_("This address already has an account: log in.")) from None
+    return user, org
+
+
 def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Organisation:
     """Settings of the organisation; validated as a whole before anything is written."""
     allowed = {
@@ -143,46 +248,86 @@ def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Org
 # --- Memberships and invitations ------------------------------------------------------------------
 
 
+def assignable_roles(actor_role: str) -> list[str]:
+    """The roles a member with ``actor_role`` may give: only owners make owners, or an admin could take
+    the organisation over (promote themselves, invite an accomplice as owner, then demote the owner)."""
+    if actor_role == Role.OWNER:
+        return list(Role.values)
+    if role_can(actor_role, "manage"):
+        return [role for role in Role.values if role != Role.OWNER]
+    return []
+
+
+def _actor_role(org: Organisation, actor: User) -> str | None:
+    return Membership.objects.filter(org=org, user=actor).values_list("role", flat=True).first()
+
+
+def _lock_memberships(org: Organisation) -> None:
+    """Serialises the membership changes of one organisation, so that the "last owner" count cannot be
+    read by two demotions at once. FOR NO KEY UPDATE: it does not block the inserts of rows that point
+    at the organisation (contacts, messages), only other writers of the organisation row."""
+    Organisation.objects.select_for_update(no_key=True).filter(pk=org.pk).first()
+
+
 def _owners_left_after(org: Organisation, membership: Membership) -> int:
     return Membership.objects.filter(org=org, role=Role.OWNER).exclude(pk=membership.pk).count()
 
 
 def membership_set_role(*, org: Organisation, actor: User, membership: Membership, role: str) -> Membership:
-    """Changes a member's role; an organisation always keeps at least one owner."""
+    """Changes a member's role. Only an owner grants or takes away the owner role, and an organisation
+    always keeps at least one owner. Raises PermissionDenied when the actor lacks the authority."""
     if role not in Role.values:
         raise ValidationError({"role": [_("Unknown role.")]})
     if membership.org_id != org.pk:
         raise ValueError("membership of another organisation")
-    if membership.role == Role.OWNER and role != Role.OWNER and _owners_left_after(org, membership) == 0:
-        raise ValidationError({"role": [_("An organisation must keep at least one owner.")]})
     with transaction.atomic():
-        Membership.objects.filter(pk=membership.pk).update(role=role)
-        audit_record(
-            org=org,
-            actor=actor,
-            action="membership.role_changed",
-            target=membership,
-            data={"user": membership.user.email, "from": membership.role, "to": role},
-        )
+        _lock_memberships(org)
+        # Read again under the lock: the role shown on the page may have changed since.
+        current = Membership.objects.select_related("user").get(pk=membership.pk)
+        actor_role = _actor_role(org, actor)
+        if Role.OWNER in (current.role, role) and actor_role != Role.OWNER:
+            raise PermissionDenied(_("Only an owner can give or take away the owner role."))
+        if role not in assignable_roles(actor_role or ""):
+            raise PermissionDenied(_("Your role does not allow you to change roles."))
+        if current.role == Role.OWNER and role != Role.OWNER and _owners_left_after(org, current) == 0:
+            raise ValidationError({"role": [_("An organisation must keep at least one owner.")]})
+        if current.role != role:
+            Membership.objects.filter(pk=current.pk).update(role=role)
+            audit_record(
+                org=org,
+                actor=actor,
+                action="membership.role_changed",
+                target=current,
+                data={"user": current.user.email, "from": current.role, "to": role},
+            )
     membership.role = role
     return membership
 
 
 def membership_remove(*, org: Organisation, actor: User, membership: Membership) -> None:
-    """Removes a member; the last owner cannot be removed."""
+    """Removes a member; only an owner removes an owner, and the last owner cannot be removed."""
     if membership.org_id != org.pk:
         raise ValueError("membership of another organisation")
-    if membership.role == Role.OWNER and _owners_left_after(org, membership) == 0:
-        raise ValidationError(_("An organisation must keep at least one owner."))
     with transaction.atomic():
+        _lock_memberships(org)
+        current = Membership.objects.select_related("user").filter(pk=membership.pk).first()
+        if current is None:  # removed meanwhile by someone else: nothing left to do
+            return
+        actor_role = _actor_role(org, actor)
+        if not role_can(actor_role or "", "manage"):
+            raise PermissionDenied(_("Your role does not allow you to remove members."))
+        if current.role == Role.OWNER and actor_role != Role.OWNER:
+            raise PermissionDenied(_("Only an owner can remove an owner."))
+        if current.role == Role.OWNER and _owners_left_after(org, current) == 0:
+            raise ValidationError(_("An organisation must keep at least one owner."))
         audit_record(
             org=org,
             actor=actor,
             action="membership.removed",
-            target=membership,
-            data={"user": membership.user.email},
+            target=current,
+            data={"user": current.user.email},
         )
-        membership.delete()
+        current.delete()
 
 
 def _token_hash(token: str) -> str:
@@ -202,6 +347,8 @@ def invitation_create(
     email = User.objects.normalize_email(email.strip()).lower()
     if role not in Role.values:
         raise ValidationError({"role": [_("Unknown role.")]})
+    if role not in assignable_roles(_actor_role(org, actor) or ""):
+        raise PermissionDenied(_("Only an owner can invite someone as owner."))
     if Membership.objects.filter(org=org, user__email__iexact=email).exists():
         raise ValidationError({"email": [_("This person is already a member of the organisation.")]})
     token = secrets.token_urlsafe(32)
@@ -251,6 +398,12 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     if user.email.lower() != invitation.email.lower():
         raise ValidationError(_("This invitation was sent to another email address."))
     with transaction.atomic():
+        # An owner invitation sent by an admin before only owners could send them, or by someone who is no
+        # longer an owner, must not make an owner.
+        if invitation.role == Role.OWNER and (
+            invitation.invited_by is None or _actor_role(invitation.org, invitation.invited_by) != Role.OWNER
+        ):
+            raise ValidationError(_("This invitation is no longer valid. Ask an owner for a new one."))
         membership, _created = Membership.objects.get_or_create(
             org=invitation.org, user=user, defaults={"role": invitation.role}
         )

@@ -181,12 +181,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Log-in throttling per account and per client address, with a growing cool-off: the rules are in
+# smsplatform/login_throttle.py, which decides for Axes what "locked" means.
+AXES_HANDLER = "smsplatform.login_throttle.LoginThrottleHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)  # failures on one account
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)  # failures from one address
+LOGIN_COOLOFF_BASE_MINUTES = env.int("LOGIN_COOLOFF_BASE_MINUTES", default=15)  # doubles per further failure
+LOGIN_COOLOFF_MAX_HOURS = env.int("LOGIN_COOLOFF_MAX_HOURS", default=4)
+LOGIN_THROTTLE_WINDOW_HOURS = 24  # failures older than this are forgotten
+LOGIN_FAMILIAR_IP_DAYS = 30  # an address the account logged in from is not locked by failures elsewhere
+AXES_COOLOFF_TIME = "smsplatform.login_throttle.cool_off"
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "smsplatform.login_throttle.throttle_ip"
+AXES_USERNAME_CALLABLE = "smsplatform.login_throttle.throttle_username"
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# Failures are recorded by the handler itself (before Axes decides), attempts refused during a lock are
+# not (they do not prolong it), and a success resets the account's failures only, not the address's.
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "smsplatform.views.login_locked_out"
 AXES_VERBOSE = False
 
 # --- Email ------------------------------------------------------------------------------------------

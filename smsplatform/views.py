@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -17,7 +17,7 @@ from django.views.generic import FormView, TemplateView
 
 from . import forms, services
 from .middleware import SESSION_ORG_KEY
-from .models import ApiKey, Invitation, Membership
+from .models import ApiKey, Invitation, Membership, Role
 from .selectors import (
     onboarding_checklist,
     org_api_keys,
@@ -26,6 +26,8 @@ from .selectors import (
     org_open_invitations,
 )
 from .tenancy import OrgPageMixin, get_org_object_or_404
+
+SIGNUP_EMAIL_KEY = "signup_email"
 
 
 def apply_validation_error(form, exc: ValidationError) -> None:
@@ -75,21 +77,52 @@ class SignupView(FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            user, org = services.signup(
+            services.signup_request(
                 email=data["email"],
                 password=data["password"],
                 org_name=data["org_name"],
                 country=data["country"],
+                base_url=self.request.build_absolute_uri("/"),
             )
         except ValidationError as exc:
-            if not hasattr(exc, "error_dict"):
-                exc = ValidationError({"password": exc.messages})
             apply_validation_error(form, exc)
             return self.form_invalid(form)
-        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
-        self.request.session[SESSION_ORG_KEY] = org.pk
+        # The same next page whether or not the address already has an account (see signup_request).
+        self.request.session[SIGNUP_EMAIL_KEY] = data["email"]
+        return redirect("signup_sent")
+
+
+class SignupSentView(TemplateView):
+    template_name = "registration/signup_sent.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["email"] = self.request.session.get(SIGNUP_EMAIL_KEY, "")
+        return ctx
+
+
+class SignupConfirmView(View):
+    """The link of the sign-up email. Opening it only shows a button: mail scanners that fetch links
+    must not use up the link (or be logged in in the new owner's place)."""
+
+    template_name = "registration/signup_confirm.html"
+
+    def get(self, request, token):
+        valid = services.signup_pending(token) is not None
+        return render(request, self.template_name, {"valid": valid}, status=200 if valid else 404)
+
+    def post(self, request, token):
+        try:
+            user, org = services.signup_confirm(token)
+        except ValidationError as exc:
+            return render(
+                request, self.template_name, {"valid": False, "error": " ".join(exc.messages)}, status=400
+            )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[SESSION_ORG_KEY] = org.pk
+        request.session.pop(SIGNUP_EMAIL_KEY, None)
         messages.success(
-            self.request, _("Welcome! Your organisation is ready and 100 free credits are waiting for you.")
+            request, _("Welcome! Your organisation is ready and 100 free credits are waiting for you.")
         )
         return redirect("dashboard")
 
@@ -97,6 +130,17 @@ class SignupView(FormView):
 class LoginView(auth_views.LoginView):
     form_class = forms.EmailAuthenticationForm
     redirect_authenticated_user = True
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """Axes' answer to a locked log-in (``AXES_LOCKOUT_CALLABLE``): 429, and when to try again."""
+    from django.utils import timezone
+
+    from .login_throttle import cool_off_for, current_lockout
+
+    lock = current_lockout(request, credentials)
+    retry_at = lock.until if lock else timezone.now() + cool_off_for(0)
+    return render(request, "registration/locked_out.html", {"retry_at": retry_at}, status=429)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -159,14 +203,18 @@ class MembersView(OrgPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx.setdefault("form", forms.InvitationForm())
+        actor_role = self.membership.role
+        ctx.setdefault("form", forms.InvitationForm(actor_role=actor_role))
         ctx["members"] = org_members(self.org)
         ctx["invitations"] = org_open_invitations(self.org)
-        ctx["role_form"] = forms.MemberRoleForm()
+        ctx["role_form"] = forms.MemberRoleForm(actor_role=actor_role)
+        # Admins see the owners' roles but get no control over them (the service refuses anyway).
+        ctx["manages_owners"] = actor_role == Role.OWNER
         return ctx
 
     def post(self, request):
-        form = forms.InvitationForm(request.POST)
+        form = forms.InvitationForm(request.POST, actor_role=self.membership.role)
+        status = 400
         if form.is_valid():
             try:
                 created = services.invitation_create(
@@ -176,6 +224,9 @@ class MembersView(OrgPageMixin, TemplateView):
                     role=form.cleaned_data["role"],
                     base_url=request.build_absolute_uri("/"),
                 )
+            except PermissionDenied as exc:
+                form.add_error("role", str(exc))
+                status = 403
             except ValidationError as exc:
                 apply_validation_error(form, exc)
             else:
@@ -183,41 +234,53 @@ class MembersView(OrgPageMixin, TemplateView):
                     request, _("Invitation sent to %(email)s.") % {"email": created.invitation.email}
                 )
                 return redirect("members")
-        return self.render_to_response(self.get_context_data(form=form))
+        return self.render_to_response(self.get_context_data(form=form), status=status)
 
 
-class MemberRoleView(OrgPageMixin, View):
+class _MemberChangeView(OrgPageMixin, TemplateView):
+    """A change to one member: on refusal, the members page again with the reason (403 when the role
+    lacks the authority, 400 when the change would break a rule such as "keep one owner")."""
+
+    template_name = "settings/members.html"
     required_capability = "manage"
     tenant_model = Membership
+    http_method_names = ["post"]
 
-    def post(self, request, pk):
-        membership = get_org_object_or_404(Membership.objects.select_related("user"), self.org, pk=pk)
-        form = forms.MemberRoleForm(request.POST)
-        if form.is_valid():
-            try:
-                services.membership_set_role(
-                    org=self.org, actor=request.user, membership=membership, role=form.cleaned_data["role"]
-                )
-                messages.success(request, _("Role updated."))
-            except ValidationError as exc:
-                messages.error(request, " ".join(exc.messages))
-        else:
-            messages.error(request, _("Unknown role."))
-        return redirect("members")
+    def refused(self, request, exc: Exception, status: int):
+        messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+        members_page = MembersView(request=request, args=(), kwargs={})
+        members_page.org, members_page.membership = self.org, self.membership
+        return self.render_to_response(members_page.get_context_data(), status=status)
 
-
-class MemberRemoveView(OrgPageMixin, View):
-    required_capability = "manage"
-    tenant_model = Membership
+    def change(self, request, membership: Membership):
+        raise NotImplementedError
 
     def post(self, request, pk):
         membership = get_org_object_or_404(Membership.objects.select_related("user"), self.org, pk=pk)
         try:
-            services.membership_remove(org=self.org, actor=request.user, membership=membership)
-            messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
+            self.change(request, membership)
+        except PermissionDenied as exc:
+            return self.refused(request, exc, 403)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            return self.refused(request, exc, 400)
         return redirect("members")
+
+
+class MemberRoleView(_MemberChangeView):
+    def change(self, request, membership):
+        form = forms.MemberRoleForm(request.POST, actor_role=self.membership.role)
+        if not form.is_valid():
+            raise ValidationError(_("Unknown role."))
+        services.membership_set_role(
+            org=self.org, actor=request.user, membership=membership, role=form.cleaned_data["role"]
+        )
+        messages.success(request, _("Role updated."))
+
+
+class MemberRemoveView(_MemberChangeView):
+    def change(self, request, membership):
+        services.membership_remove(org=self.org, actor=request.user, membership=membership)
+        messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
 
 
 class InvitationRevokeView(OrgPageMixin, View):

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 # URLs whose parameter does not name a tenant object (public tokens, slugs, provider names).
 NOT_TENANT_IDS = {
     "invitation_accept",  # a secret token, valid for anyone who has it
+    "signup_confirm",  # the secret token of a sign-up's confirmation email
     "set_language",
     "sms_webhook_status",  # a gateway name; authenticated by the gateway's signature
     "sms_webhook_inbound",

@@ -16,6 +16,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -122,6 +123,14 @@ def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+def confirmation_link(email: str) -> str:
+    """The link of the sign-up email sent to ``email`` (the live server runs in this process)."""
+    from django.core import mail
+
+    body = next(m.body for m in reversed(mail.outbox) if email in m.to)
+    return re.search(r"https?://\S+/signup/confirm/\S+/", body).group(0)
+
+
 def run_journey(stack, page_factory, lang: str, pages: list) -> dict:
     text = TEXT[lang]
     page = page_factory(locale=text["locale"])
@@ -136,6 +145,12 @@ def run_journey(stack, page_factory, lang: str, pages: list) -> dict:
     page.locator("#id_password").fill("Un-long-mot-de-passe-7")
     j.check(page.locator("#id_accept_terms"))
     j.click(page.locator("main form button[type=submit]"))
+    # Nothing exists before the address is confirmed (a sign-up must not tell who has an account here):
+    # the link of the email, then one click, creates the shop.
+    page.wait_for_url(stack["url"] + "/signup/sent/")
+    j.shot("signup-sent")
+    j.goto(urlparse(confirmation_link(f"owner-{lang}@lilas.example")).path)
+    j.click(page.get_by_test_id("signup-confirm"))
     page.wait_for_url(stack["url"] + "/")
     assert page.get_by_test_id("credit-balance").inner_text().strip().startswith("◉ 100")
     expect(page.get_by_test_id("checklist-import")).to_have_attribute("data-done", "false")
