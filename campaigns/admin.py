@@ -1,9 +1,14 @@
 """Operator's view of campaigns, messages and replies: read-only, since every write goes through the
-services (the admin would otherwise bypass the state machine, the credits and the audit log)."""
+services (the admin would otherwise bypass the state machine, the credits and the audit log). The one
+operator decision taken here, approving a campaign as transactional, is an action calling its service."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
-from .models import Campaign, InboundMessage, Message, Template
+from .errors import InvalidTransition
+from .models import Campaign, Category, InboundMessage, Message, Template
+from .services import campaign_transactional_approve, campaign_transactional_revoke
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,10 +36,48 @@ class CampaignAdmin(ReadOnlyAdmin):
         "scheduled_at",
         "launched_at",
         "completed_at",
+        "transactional_approved_at",
     )
-    list_filter = ("status", "category")
+    list_filter = ("status", "category", ("transactional_approved_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "org__name")
     list_select_related = ("org",)
+    actions = ("approve_transactional", "revoke_transactional")
+
+    def has_review_permission(self, request):
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def _each(self, request, queryset, service, done_message):
+        done = 0
+        for campaign in queryset.select_related("org"):
+            try:
+                service(campaign=campaign, actor=request.user)
+                done += 1
+            except (ValidationError, InvalidTransition) as exc:
+                detail = " ".join(exc.messages) if isinstance(exc, ValidationError) else exc.detail
+                self.message_user(request, f"{campaign.name}: {detail}", messages.ERROR)
+        if done:
+            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
+
+    @admin.action(
+        description=_("Approve as transactional (order or appointment notices only; read the body first)"),
+        permissions=("review",),
+    )
+    def approve_transactional(self, request, queryset):
+        self._each(
+            request,
+            queryset.filter(category=Category.TRANSACTIONAL),
+            campaign_transactional_approve,
+            _("%(n)s campaign(s) approved as transactional."),
+        )
+
+    @admin.action(description=_("Withdraw the transactional approval"), permissions=("review",))
+    def revoke_transactional(self, request, queryset):
+        self._each(
+            request,
+            queryset.exclude(transactional_approved_at=None),
+            campaign_transactional_revoke,
+            _("%(n)s transactional approval(s) withdrawn."),
+        )
 
 
 @admin.register(Message)

@@ -102,6 +102,17 @@ class Campaign(models.Model):
     category = models.CharField(
         _("category"), max_length=16, choices=Category.choices, default=Category.MARKETING
     )
+    # A bulk campaign is marketing unless an operator approved it as transactional (this body, this
+    # audience): "transactional" skips consent, windows and caps, so the label alone is not trusted.
+    transactional_approved_at = models.DateTimeField(_("approved as transactional at"), null=True, blank=True)
+    transactional_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved as transactional by"),
+    )
     # Ids rather than many-to-many tables: the audience is frozen into messages at launch anyway, and a
     # deleted list must not rewrite what a finished campaign targeted.
     list_ids = models.JSONField(_("lists"), default=list, blank=True)

@@ -29,6 +29,11 @@ from compliance.context import RecipientContext
 from compliance.gate import BLOCK, DEFER, GateItem, evaluate
 from compliance.models import phone_hash
 from compliance.selectors import suppressed_numbers
+from compliance.sender_registry import (
+    SENDER_NOT_APPROVED,
+    default_sender_name,
+    sender_for_sending,
+)
 from compliance.senders import check_sender
 from contacts.models import ContactList, Segment
 from smsplatform.bulk import analyze_if_grown, copy_rows
@@ -154,8 +159,10 @@ def _ids(values: Iterable[Any] | None, field: str) -> list[int]:
         raise ValidationError({field: [_("Give a list of ids.")]})
 
 
-def _campaign_clean(org: Organisation, fields: dict[str, Any]) -> dict[str, Any]:
-    """Validates the editable fields; lists and segments must be the organisation's own."""
+def _campaign_clean(org: Organisation, fields: dict[str, Any], actor: Any = None) -> dict[str, Any]:
+    """Validates the editable fields; lists and segments must be the organisation's own, and the sender
+    one the organisation holds approved (``sender_not_approved``; in the sandbox a free name is
+    registered on the fly)."""
     errors: dict[str, list[str]] = {}
     out = dict(fields)
     if "name" in out:
@@ -189,7 +196,15 @@ def _campaign_clean(org: Organisation, fields: dict[str, Any]) -> dict[str, Any]
         out["segment_ids"] = ids
     if errors:
         raise ValidationError(errors)
+    if out.get("sender_id"):
+        sender_for_sending(org=org, name=out["sender_id"], actor=actor)
     return out
+
+
+# Changing any of these after an operator approved the campaign as transactional withdraws the approval:
+# it was given for this message to this audience (otherwise: approve, then swap the body).
+TRANSACTIONAL_APPROVAL_FIELDS = ("body", "category", "list_ids", "segment_ids")
+_NOT_AUDITED_FIELDS = ("updated_at", "transactional_approved_at", "transactional_approved_by")
 
 
 EDITABLE = (
@@ -228,6 +243,7 @@ def campaign_create(
             "list_ids": list(list_ids),
             "segment_ids": list(segment_ids),
         },
+        actor,
     )
     now = timezone.now()
     with transaction.atomic():
@@ -255,13 +271,19 @@ def campaign_update(*, org: Organisation, actor: Any, campaign: Campaign, **fiel
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
-    cleaned = _campaign_clean(org, fields)
+    cleaned = _campaign_clean(org, fields, actor)
     with transaction.atomic():
         locked = _locked(org, campaign)
         _check(locked, "edited")
         changed = {k: v for k, v in cleaned.items() if getattr(locked, k) != v}
         if locked.status == S.SCHEDULED and "scheduled_at" in changed and changed["scheduled_at"] is None:
             changed["status"] = S.DRAFT
+        withdrawn = locked.transactional_approved_at is not None and any(
+            key in changed for key in TRANSACTIONAL_APPROVAL_FIELDS
+        )
+        if withdrawn:
+            changed["transactional_approved_at"] = None
+            changed["transactional_approved_by"] = None
         if changed:
             changed["updated_at"] = timezone.now()
             Campaign.objects.filter(pk=locked.pk).update(**changed)
@@ -272,7 +294,10 @@ def campaign_update(*, org: Organisation, actor: Any, campaign: Campaign, **fiel
                 actor=actor,
                 action="campaign.updated",
                 target=locked,
-                data={"fields": sorted(k for k in changed if k != "updated_at")},
+                data={
+                    "fields": sorted(k for k in changed if k not in _NOT_AUDITED_FIELDS),
+                    **({"transactional_approval_withdrawn": True} if withdrawn else {}),
+                },
             )
     return locked
 
@@ -291,15 +316,34 @@ def campaign_delete(*, org: Organisation, actor: Any, campaign: Campaign) -> Non
 # --- launch -----------------------------------------------------------------------------------------
 
 
-def _sender_for(org: Organisation, campaign: Campaign) -> str:
-    """The campaign's sender, else the organisation's default; refused when none is valid."""
-    for candidate in (campaign.sender_id, org.default_sender_id):
-        if candidate and check_sender(candidate).ok:
-            return candidate
-    squashed = "".join(ch for ch in (org.display_brand or "") if ch.isalnum())[:11]
-    if squashed and check_sender(squashed).ok:
-        return squashed
-    raise ValidationError({"sender_id": [_("Choose a valid sender ID for this campaign.")]})
+def _sender_for(org: Organisation, campaign: Campaign, actor: Any = None) -> str:
+    """The campaign's sender, else the organisation's default (its default sender ID, else its brand),
+    checked against the registry at every launch: an approval may have been revoked since the campaign
+    was saved. Without a sender it holds, a campaign is refused (``sender_not_approved``) rather than
+    sent from another number: recipients must recognise the shop, and the owner must choose."""
+    name = campaign.sender_id if campaign.sender_id and check_sender(campaign.sender_id).ok else ""
+    name = name or default_sender_name(org)
+    if not name:
+        raise ValidationError(
+            _("Choose a valid sender ID for this campaign (or a default sender ID in your settings)."),
+            code=SENDER_NOT_APPROVED,
+        )
+    sender_for_sending(org=org, name=name, actor=actor)
+    return name
+
+
+def _transactional_check(campaign: Campaign) -> None:
+    """A campaign labelled transactional skips consent, windows and caps: it launches only once an
+    operator has approved it as such (and not changed since)."""
+    if campaign.category == Category.TRANSACTIONAL and campaign.transactional_approved_at is None:
+        raise ValidationError(
+            _(
+                "This campaign is marked transactional: it can be launched once the platform's operator "
+                "has approved it as transactional (order or appointment notices only). Until then, send "
+                "it as marketing."
+            ),
+            code="transactional_needs_approval",
+        )
 
 
 # The per-recipient columns of a campaign's message rows; the others are the same for the whole campaign.
@@ -445,7 +489,8 @@ def _start(*, org: Organisation, actor: Any, campaign: Campaign, now: datetime) 
     from .pipeline import enqueue_dispatch
 
     gateway = org.gateway_name
-    sender = _sender_for(org, campaign)
+    _transactional_check(campaign)
+    sender = _sender_for(org, campaign, actor)
     marketing = campaign.category == Category.MARKETING
     template = prepare_body(campaign.body, marketing=marketing, stop_mention=org.stop_mention)
     # URLs become placeholders of the short link's exact length before the merge fields are rendered, so
@@ -507,9 +552,10 @@ def campaign_launch(
     with transaction.atomic():
         locked = _locked(org, campaign)
         _check(locked, "launched")
+        _transactional_check(locked)
         if locked.scheduled_at and locked.scheduled_at > now:
             if locked.status != S.SCHEDULED:
-                _sender_for(org, locked)  # refuse now what would fail at the scheduled time
+                _sender_for(org, locked, actor)  # refuse now what would fail at the scheduled time
                 Campaign.objects.filter(pk=locked.pk).update(status=S.SCHEDULED, updated_at=now)
                 locked.status = S.SCHEDULED
                 audit_record(
@@ -726,6 +772,61 @@ def campaign_settle(*, org: Organisation, campaign: Campaign, now: datetime | No
 # --- transactional messages -------------------------------------------------------------------------
 
 
+def _message_sender(org: Organisation, actor: Any) -> str:
+    """The sender of a one-to-one message: the organisation's default when it holds it approved, else
+    none, i.e. the gateway's own number. These messages (one-time codes, the STOP confirmation the law
+    requires) must not fail for want of a sender ID, and must never borrow a name someone else holds."""
+    name = default_sender_name(org)
+    if not name:
+        return ""
+    try:
+        sender_for_sending(org=org, name=name, actor=actor)
+    except ValidationError:
+        return ""
+    return name
+
+
+@transaction.atomic
+def campaign_transactional_approve(*, campaign: Campaign, actor: Any) -> Campaign:
+    """The operator approves a campaign as transactional (the Django admin), having read it: only then
+    may it launch as such. Any later change of its body or audience withdraws the approval."""
+    locked = Campaign.objects.select_for_update().select_related("org").get(pk=campaign.pk)
+    if locked.category != Category.TRANSACTIONAL:
+        raise ValidationError(
+            _("Only a campaign marked transactional can be approved as such."), code="not_transactional"
+        )
+    _check(locked, "edited")
+    now = timezone.now()
+    user = actor if getattr(actor, "pk", None) and hasattr(actor, "email") else None
+    Campaign.objects.filter(pk=locked.pk).update(
+        transactional_approved_at=now, transactional_approved_by=user, updated_at=now
+    )
+    locked.transactional_approved_at, locked.transactional_approved_by = now, user
+    audit_record(
+        org=locked.org,
+        actor=actor,
+        action="campaign.transactional_approved",
+        target=locked,
+        data={"name": locked.name, "body": locked.body[:500]},
+    )
+    return locked
+
+
+@transaction.atomic
+def campaign_transactional_revoke(*, campaign: Campaign, actor: Any) -> Campaign:
+    """Withdraws the operator's transactional approval of a campaign not launched yet."""
+    locked = Campaign.objects.select_for_update().select_related("org").get(pk=campaign.pk)
+    if locked.transactional_approved_at is None:
+        return locked
+    _check(locked, "edited")
+    Campaign.objects.filter(pk=locked.pk).update(
+        transactional_approved_at=None, transactional_approved_by=None, updated_at=timezone.now()
+    )
+    locked.transactional_approved_at = locked.transactional_approved_by = None
+    audit_record(org=locked.org, actor=actor, action="campaign.transactional_revoked", target=locked)
+    return locked
+
+
 def sms_send_transactional(
     *,
     org: Organisation,
@@ -765,10 +866,7 @@ def sms_send_transactional(
     segments = count_segments(body)
     region = _context({"phone": to}).region
     credits = segments * prices_for_regions([region])[region] if charge else 0
-    sender = org.default_sender_id if org.default_sender_id and check_sender(org.default_sender_id).ok else ""
-    if not sender:
-        squashed = "".join(ch for ch in (org.display_brand or "") if ch.isalnum())[:11]
-        sender = squashed if squashed and check_sender(squashed).ok else "SMS"
+    sender = _message_sender(org, actor)
     category = MessageCategory.OPT_OUT_CONFIRMATION if opt_out_confirmation else MessageCategory.TRANSACTIONAL
     now = timezone.now()
     try:

@@ -10,16 +10,21 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from smsplatform.services import audit_record
 
 from .checker import normalise_phone
-from .models import OrgSendingPolicy, Suppression, phone_hash
+from .models import OrgSendingPolicy, ProtectedSenderName, SenderId, SenderStatus, Suppression, phone_hash
 from .packs import effective_policy, get_pack, restrictions_to_json
+from .sender_registry import sender_approve, sender_reject, squash
 from .services import sending_policy_set, suppression_add
 
 _HEX_HASH = re.compile(r"^[0-9a-f]{8,64}$")
@@ -182,5 +187,156 @@ class OrgSendingPolicyAdmin(admin.ModelAdmin):
             actor=request.user,
             action="compliance.sending_policy_deleted",
             data={"restrictions": obj.restrictions, "via": "admin"},
+        )
+        super().delete_model(request, obj)
+
+
+# --- sender IDs --------------------------------------------------------------------------------------
+
+
+class SenderReviewForm(forms.ModelForm):
+    class Meta:
+        model = SenderId
+        fields = ["status", "reason"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("status") == SenderStatus.REJECTED and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", _("Say why: the organisation reads this reason."))
+        if cleaned.get("status") == SenderStatus.PENDING and self.instance.status != SenderStatus.PENDING:
+            self.add_error("status", _("Approve or reject the sender ID."))
+        return cleaned
+
+
+@admin.register(SenderId)
+class SenderIdAdmin(admin.ModelAdmin):
+    """The operator reviews sender IDs: reads the proof, approves (the list's action or the form) or
+    rejects with a reason (the form). Every decision goes through the registry's services (audited)."""
+
+    form = SenderReviewForm
+    list_display = ["name", "org", "status", "gateway", "has_proof", "reviewed_at", "created_at"]
+    list_filter = ["status", ("reviewed_at", admin.EmptyFieldListFilter), "created_at"]
+    list_select_related = ["org"]
+    search_fields = ["name", "org__name", "org__slug"]
+    readonly_fields = [
+        "org", "name", "proof_link", "proof_name", "requested_by", "reviewed_by", "reviewed_at", "created_at"
+    ]  # fmt: skip
+    fields = [
+        "org", "name", "status", "reason", "proof_link", "proof_name", "requested_by", "reviewed_by",
+        "reviewed_at", "created_at",
+    ]  # fmt: skip
+    actions = ["approve_selected"]
+
+    @admin.display(description=_("gateway"))
+    def gateway(self, obj):
+        return obj.org.gateway_name
+
+    @admin.display(description=_("proof"), boolean=True)
+    def has_proof(self, obj):
+        return bool(obj.proof)
+
+    @admin.display(description=_("proof"))
+    def proof_link(self, obj):
+        if obj is None or not obj.proof:
+            return _("No proof uploaded.")
+        url = reverse("admin:compliance_senderid_proof", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.proof_name or _("Download"))
+
+    def has_add_permission(self, request):
+        return False  # organisations request sender IDs; the operator reviews them
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a rejection keeps the history; deleting would free the name silently
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/proof/",
+                self.admin_site.admin_view(self.proof_view),
+                name="compliance_senderid_proof",
+            ),
+            *super().get_urls(),
+        ]
+
+    def proof_view(self, request, object_id):
+        """Streams a proof to the operator only: proofs are stored outside the web root, never served."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        sender = get_object_or_404(SenderId, pk=object_id) if str(object_id).isdigit() else None
+        if sender is None or not sender.proof:
+            raise Http404
+        response = FileResponse(
+            sender.proof.open("rb"), as_attachment=True, filename=sender.proof.name.rsplit("/", 1)[-1]
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+    @admin.action(description=_("Approve the selected sender IDs (proof checked)"))
+    def approve_selected(self, request, queryset):
+        done = 0
+        for sender in queryset.select_related("org"):
+            try:
+                sender_approve(sender=sender, actor=request.user)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{sender.name}: {' '.join(exc.messages)}", messages.ERROR)
+        if done:
+            self.message_user(request, _("%(n)s sender ID(s) approved.") % {"n": done}, messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        if not change:  # not reachable: adding is refused
+            raise PermissionError("sender IDs are requested by organisations")
+        if obj.status == SenderStatus.APPROVED:
+            saved = sender_approve(sender=obj, actor=request.user)
+        elif obj.status == SenderStatus.REJECTED:
+            saved = sender_reject(sender=obj, actor=request.user, reason=obj.reason)
+        else:
+            return
+        obj.reviewed_at, obj.reviewed_by = saved.reviewed_at, saved.reviewed_by
+
+
+class ProtectedSenderNameForm(forms.ModelForm):
+    class Meta:
+        model = ProtectedSenderName
+        fields = ["name", "match_contained", "note"]
+
+    def clean_name(self):
+        # Stored squashed, as it is compared: "La Poste" and "LAPOSTE" are one entry.
+        name = squash(self.cleaned_data.get("name") or "")
+        if len(name) < 2:
+            raise ValidationError(_("Give a name of at least two letters or digits."))
+        return name
+
+
+@admin.register(ProtectedSenderName)
+class ProtectedSenderNameAdmin(admin.ModelAdmin):
+    """Names no organisation may send as (banks, public services, operators, carriers); audited."""
+
+    form = ProtectedSenderNameForm
+    list_display = ["name", "match_contained", "note", "created_at"]
+    list_filter = ["match_contained"]
+    search_fields = ["name", "note"]
+
+    def get_actions(self, request):
+        return _without_bulk_delete(super().get_actions(request))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_record(
+            org=None,
+            actor=request.user,
+            action="compliance.protected_sender_changed" if change else "compliance.protected_sender_added",
+            target=obj,
+            data={"name": obj.name, "match_contained": obj.match_contained, "note": obj.note},
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(
+            org=None,
+            actor=request.user,
+            action="compliance.protected_sender_deleted",
+            target=obj,
+            data={"name": obj.name},
         )
         super().delete_model(request, obj)

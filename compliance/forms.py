@@ -229,3 +229,35 @@ class SendingRulesForm(forms.Form):
                 self.add_error("hours", item)
             else:
                 self.add_error(None, item)
+
+
+# --- sender IDs ------------------------------------------------------------------------------------
+
+
+class SenderRequestForm(forms.Form):
+    name = forms.CharField(
+        label=_("Sender ID"),
+        max_length=32,
+        help_text=_("3 to 11 letters or digits (your brand), or your 5-digit short code (36xxx or 38xxx)."),
+    )
+    proof = forms.FileField(
+        label=_("Proof that the name is yours (optional in the sandbox)"),
+        required=False,
+        help_text=_(
+            "A Kbis extract, a trademark registration or an invoice in your name: PDF, PNG or JPEG, "
+            "5 MB at most."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}
+        ),
+    )
+
+
+class SenderProofForm(forms.Form):
+    proof = forms.FileField(
+        label=_("Proof that the name is yours"),
+        help_text=_("PDF, PNG or JPEG, 5 MB at most."),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}
+        ),
+    )

@@ -16,14 +16,22 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from smsplatform.models import role_can
-from smsplatform.tenancy import SAFE_METHODS, OrgPageMixin
+from smsplatform.tenancy import SAFE_METHODS, OrgObjectMixin, OrgPageMixin
 
 from .checker import check_number, org_policy
 from .context import holiday_dates, holiday_names
-from .forms import CheckerForm, SendingRulesForm
+from .forms import CheckerForm, SenderProofForm, SenderRequestForm, SendingRulesForm
 from .gate import place_names
+from .models import SenderId, SenderStatus
 from .packs import ALLOWED, BLOCKED, format_interval
 from .selectors import contact_calendars
+from .sender_registry import (
+    default_sender_name,
+    org_senders,
+    sender_proof_attach,
+    sender_request,
+    sender_view,
+)
 from .services import sending_rules_update
 from .wording import WEEKDAY_NAMES, describe_rules
 
@@ -122,3 +130,88 @@ class SendingRulesView(OrgPageMixin, TemplateView):
             except ValueError:
                 form.add_error("phone", _("This is not a valid phone number."))
         return context
+
+
+# --- sender IDs --------------------------------------------------------------------------------------
+
+
+def _apply_sender_error(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for key, errors in exc.message_dict.items():
+            form.add_error(key if key in form.fields else None, errors)
+    else:
+        form.add_error("name" if "name" in form.fields else None, exc.messages)
+
+
+class SendersView(OrgPageMixin, TemplateView):
+    """The organisation's sender IDs and their status; a form to request one, with its proof. Everyone
+    reads; owners, admins and marketers request (the operator approves on a real gateway)."""
+
+    template_name = "compliance/senders.html"
+
+    def post(self, request, *args, **kwargs):
+        form = SenderRequestForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                sender, created = sender_request(
+                    org=self.org,
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    proof=form.cleaned_data.get("proof"),
+                )
+            except ValidationError as exc:
+                _apply_sender_error(form, exc)
+            else:
+                view = sender_view(self.org, sender)
+                if view.status == SenderStatus.APPROVED:
+                    messages.success(
+                        request, _("“%(name)s” is yours: you can send with it.") % {"name": sender.name}
+                    )
+                elif created or view.status == SenderStatus.PENDING:
+                    messages.success(
+                        request,
+                        _("“%(name)s” is requested: the operator approves it after checking your proof.")
+                        % {"name": sender.name},
+                    )
+                return redirect("compliance:senders")
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", SenderRequestForm())
+        context["can_write"] = role_can(self.membership.role, "write")
+        context["senders"] = [sender_view(self.org, s) for s in org_senders(self.org)]
+        context["default_sender"] = default_sender_name(self.org)
+        context["on_sandbox"] = self.org.on_sandbox
+        context.setdefault("proof_form", SenderProofForm())
+        return context
+
+
+class SenderProofView(OrgObjectMixin, TemplateView):
+    """Uploads (or replaces) the proof of one of the organisation's sender IDs."""
+
+    model = SenderId
+    template_name = "compliance/senders.html"
+
+    def get(self, request, pk):
+        self.get_object()  # another organisation's sender: 404
+        return redirect("compliance:senders")
+
+    def post(self, request, pk):
+        sender = self.get_object()
+        form = SenderProofForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                sender_proof_attach(
+                    org=self.org, actor=request.user, sender=sender, proof=form.cleaned_data["proof"]
+                )
+            except ValidationError as exc:
+                _apply_sender_error(form, exc)
+            else:
+                messages.success(request, _("The proof of “%(name)s” is saved.") % {"name": sender.name})
+                return redirect("compliance:senders")
+        page = SendersView()
+        page.setup(request)
+        page.org, page.membership = self.org, self.membership
+        context = page.get_context_data(proof_form=form, proof_sender=sender.pk)
+        return self.render_to_response(context, status=400)

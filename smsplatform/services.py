@@ -84,6 +84,11 @@ def organisation_create(
             actor=owner,
             reason="Sign-up credits",
         )
+        # In the sandbox the brand becomes the organisation's sender ID at once (when free), so that the
+        # first campaign is instant; elsewhere the operator approves sender IDs.
+        from compliance.sender_registry import sender_register_default
+
+        sender_register_default(org=org, actor=owner)
     return org
 
 
@@ -234,6 +239,13 @@ def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Org
     org.full_clean()
     if changed:
         with transaction.atomic():
+            # A default sender ID is one the organisation may hold (compliance.sender_registry).
+            from compliance.sender_registry import default_sender_set, sender_register_default
+
+            if changed.get("default_sender_id"):
+                default_sender_set(org=org, actor=actor, name=changed["default_sender_id"])
+            elif {"brand", "name"} & set(changed):
+                sender_register_default(org=org, actor=actor)
             org.save(update_fields=list(changed))
             audit_record(
                 org=org,

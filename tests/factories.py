@@ -116,4 +116,11 @@ def make_import_job(tenant):
     )
 
 
+@factory("compliance.senderid")
+def make_sender_id(tenant):
+    from compliance.models import SenderId
+
+    return SenderId.objects.create(org=tenant.org, name=f"Sender{next(_counter)}", status="approved")
+
+
 import tests.campaigns.factories  # noqa: E402, F401 - registers the campaigns factories

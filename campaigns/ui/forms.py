@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Category
-from compliance import senders
+from compliance import sender_registry, senders
 
 from .composer import MAX_BODY
 
@@ -68,14 +68,17 @@ def parse_instant(value: str, org) -> datetime | None:
 
 
 def sender_choices(org) -> list[str]:
-    """The organisation's senders: its default sender ID, and its brand squashed into one when valid."""
+    """The senders the organisation may use: its default (its default sender ID, else its brand) when
+    the registry lets it, then the other sender IDs it holds approved."""
     out: list[str] = []
-    for candidate in (
-        org.default_sender_id,
-        "".join(ch for ch in (org.display_brand or "") if ch.isalnum())[:11],
-    ):
-        if candidate and candidate not in out and senders.check_sender(candidate).ok:
-            out.append(candidate)
+    default = sender_registry.default_sender_name(org)
+    if default and not sender_registry.sender_refusal(org, default):
+        out.append(default)
+    for sender in sender_registry.org_senders(org).filter(status="approved"):
+        if sender.name.upper() not in {o.upper() for o in out} and sender_registry.approved_for_sending(
+            org, sender
+        ):
+            out.append(sender.name)
     return out
 
 
@@ -119,7 +122,8 @@ class CampaignForm(_AudienceMixin, forms.Form):
         widget=forms.RadioSelect,
         help_text=_(
             "Marketing: offers and news (sending hours, consent and the STOP mention apply). "
-            "Transactional: order or appointment notices only."
+            "Transactional: order or appointment notices only; the platform's operator approves it before it "
+            "can be launched."
         ),
     )
     sender_id = forms.CharField(
@@ -182,6 +186,10 @@ class CampaignForm(_AudienceMixin, forms.Form):
             check = senders.check_sender(value)
             if not check.ok:
                 raise forms.ValidationError(sender_reasons(check))
+            # Shown in place; the service decides again (and registers a free name in the sandbox).
+            refusal = sender_registry.sender_refusal(self.org, value)
+            if refusal:
+                raise forms.ValidationError(refusal, code=sender_registry.SENDER_NOT_APPROVED)
         return value
 
     def clean(self):

@@ -3,11 +3,12 @@ from datetime import UTC
 from rest_framework import serializers
 
 from compliance.gate import MARKETING, TRANSACTIONAL
+from smsplatform.api.fields import BoundedDateTimeField
 
 
 class CheckInputSerializer(serializers.Serializer):
     to = serializers.CharField(max_length=32)
-    at = serializers.DateTimeField(required=False)
+    at = BoundedDateTimeField(required=False)
     category = serializers.ChoiceField(choices=[MARKETING, TRANSACTIONAL], default=MARKETING)
     postal_code = serializers.CharField(max_length=10, required=False, allow_blank=True, default="")
 
@@ -57,3 +58,20 @@ class PreviewOutputSerializer(serializers.Serializer):
     segments_if_replaced = serializers.IntegerField()
     culprits = CulpritSerializer(many=True)
     sender = serializers.DictField(allow_null=True)
+
+
+class SenderInputSerializer(serializers.Serializer):
+    # Longer than a sender ID may be, so that the registry explains what is wrong with a long name.
+    name = serializers.CharField(max_length=32)
+    proof = serializers.FileField(
+        required=False, help_text="A PDF, PNG or JPEG of 5 MB at most: the proof that the name is yours."
+    )
+
+
+class SenderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["approved", "pending", "rejected"])
+    reason = serializers.CharField(allow_blank=True)
+    has_proof = serializers.BooleanField()
+    created_at = serializers.DateTimeField()

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import mixins, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from compliance.checker import check_number, message_preview
-from smsplatform.tenancy import TenantAPIView
+from compliance.models import SenderId
+from compliance.sender_registry import SENDER_TAKEN, sender_request, sender_view
+from smsplatform.api.exceptions import Conflict
+from smsplatform.api.parsers import JSONParser
+from smsplatform.tenancy import TenantAPIView, TenantViewSet
 
 from .serializers import (
     CheckInputSerializer,
     CheckOutputSerializer,
     PreviewInputSerializer,
     PreviewOutputSerializer,
+    SenderInputSerializer,
+    SenderSerializer,
 )
 
 
@@ -107,3 +115,42 @@ class MessagePreviewView(TenantAPIView):
             },
         }
         return Response(PreviewOutputSerializer(payload).data)
+
+
+class SenderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """``/senders``: the organisation's sender IDs, and a request for a new one.
+    Reading needs ``read``, asking ``write``; another organisation's sender is a 404."""
+
+    queryset = SenderId.objects.all()
+    serializer_class = SenderSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def safely_get_queryset(self, queryset):
+        return queryset.order_by("-created_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        rows = page if page is not None else self.get_queryset()
+        data = SenderSerializer([sender_view(self.org, s) for s in rows], many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(SenderSerializer(sender_view(self.org, self.get_object())).data)
+
+    @extend_schema(request=SenderInputSerializer, responses={201: SenderSerializer, 200: SenderSerializer})
+    def create(self, request, *args, **kwargs):
+        params = SenderInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        try:
+            sender, created = sender_request(
+                org=self.org, actor=request.user, name=data["name"], proof=data.get("proof")
+            )
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == SENDER_TAKEN:
+                raise Conflict(detail=exc.messages[0], code=SENDER_TAKEN)
+            raise
+        return Response(
+            SenderSerializer(sender_view(self.org, sender)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

@@ -67,20 +67,20 @@ def harness(monkeypatch, django_capture_on_commit_callbacks) -> Harness:
     return h
 
 
-def _campaign(tenant, n: int = 3, body: str = BODY, start: int = 0) -> Campaign:
+def _campaign(tenant, n: int = 3, body: str = BODY, start: int = 0, sender_id: str = "FLEURS") -> Campaign:
     contact_list, _ = make_audience(tenant, n, credits=100, name=f"Clients {start}", start=start)
     return campaign_create(
         org=tenant.org,
         actor=tenant.owner,
         name="Printemps",
         body=body,
-        sender_id="FLEURS",
+        sender_id=sender_id,
         list_ids=[contact_list.pk],
     )
 
 
 def test_launch_click_and_report_end_to_end(tenant_a, tenant_b, harness, loopback):
-    _campaign(tenant_b, n=2)  # a decoy organisation with its own contacts
+    _campaign(tenant_b, n=2, sender_id="PAIN")  # a decoy organisation with its own contacts
     campaign = _campaign(tenant_a)
     utm = {"utm_source": "sms", "utm_campaign": "printemps"}
     campaign_utm_set(org=tenant_a.org, actor=tenant_a.owner, campaign=campaign, utm=utm)

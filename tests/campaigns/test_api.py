@@ -25,7 +25,7 @@ def make_campaign(tenant, contact_list=None, **kw):
 def test_create_list_and_detail(tenant_a, tenant_b):
     api = tenant_a.api()
     contact_list, _ = make_audience(tenant_a, 2)
-    decoy = make_campaign(tenant_b, name="Decoy")
+    decoy = make_campaign(tenant_b, name="Decoy", sender_id="PAIN")  # a sender ID is one organisation's
     response = api.post(
         "/api/v1/campaigns",
         {
@@ -156,7 +156,7 @@ def test_messages_list_filters_and_decoys(tenant_a, tenant_b, monkeypatch):
     campaign = make_campaign(tenant_a, contact_list)
     campaign_launch(org=tenant_a.org, actor=tenant_a.owner, campaign=campaign, now=MONDAY_10H)
     b_list, _ = make_audience(tenant_b, 2)
-    decoy = make_campaign(tenant_b, b_list)
+    decoy = make_campaign(tenant_b, b_list, sender_id="PAIN")
     campaign_launch(org=tenant_b.org, actor=tenant_b.owner, campaign=decoy, now=MONDAY_10H)
     api = tenant_a.api()
     data = api.get("/api/v1/messages").json()

@@ -32,7 +32,7 @@ def test_an_organisation_switched_by_the_operator_sends_through_its_gateway_only
     list_a, contacts_a = make_audience(tenant_a, 2, credits=100)
     list_b, _contacts_b = make_audience(tenant_b, 2, credits=100, start=50)
     campaign_a = launch(tenant_a, list_a)
-    campaign_b = launch(tenant_b, list_b)
+    campaign_b = launch(tenant_b, list_b, sender_id="PAIN")  # a sender ID is one organisation's
     harness.run(now=MONDAY_10H)
 
     b_rows = Message.objects.filter(campaign=campaign_b)

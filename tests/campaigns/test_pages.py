@@ -15,14 +15,14 @@ from .conftest import MONDAY_10H, free_port, make_audience
 pytestmark = pytest.mark.django_db
 
 
-def sent(tenant, harness, n=2, name="Clients", start=0):
+def sent(tenant, harness, n=2, name="Clients", start=0, sender_id="FLEURS"):
     contact_list, contacts = make_audience(tenant, n, name=name, start=start)
     campaign = campaign_create(
         org=tenant.org,
         actor=tenant.owner,
         name="Soldes",
         body="Promo -20%",
-        sender_id="FLEURS",
+        sender_id=sender_id,
         list_ids=[contact_list.pk],
     )
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -33,7 +33,7 @@ def sent(tenant, harness, n=2, name="Clients", start=0):
 
 def test_virtual_phone_shows_what_each_number_received(tenant_a, tenant_b, harness, loopback):
     _, contacts = sent(tenant_a, harness)
-    _, decoys = sent(tenant_b, harness, n=1, start=500)
+    _, decoys = sent(tenant_b, harness, n=1, start=500, sender_id="PAIN")
     client = tenant_a.client(Role.ANALYST)
     page = client.get("/campaigns/phone/")
     assert page.status_code == 200
@@ -80,7 +80,7 @@ def test_analyst_cannot_reply(tenant_a, harness, loopback):
 
 def test_messages_page_and_decoy(tenant_a, tenant_b, harness, loopback):
     campaign, _ = sent(tenant_a, harness)
-    decoy, _ = sent(tenant_b, harness, n=1, start=500)
+    decoy, _ = sent(tenant_b, harness, n=1, start=500, sender_id="PAIN")
     client = tenant_a.client()
     page = client.get(f"/campaigns/messages/?campaign={campaign.pk}")
     assert page.status_code == 200 and page.content.decode().count('data-testid="message-row"') == 2

@@ -21,6 +21,7 @@ from campaigns.services import (
     campaign_launch,
     campaign_pause,
     campaign_resume,
+    campaign_transactional_approve,
 )
 from compliance.services import suppression_add
 
@@ -30,17 +31,25 @@ pytestmark = pytest.mark.django_db
 
 
 def launch(
-    tenant, contact_list, *, now=MONDAY_10H, body="Bonjour {first_name|client}, -10% ce week-end !", **kw
+    tenant,
+    contact_list,
+    *,
+    now=MONDAY_10H,
+    body="Bonjour {first_name|client}, -10% ce week-end !",
+    sender_id="FLEURS",
+    **kw,
 ):
     campaign = campaign_create(
         org=tenant.org,
         actor=tenant.owner,
         name="Soldes",
         body=body,
-        sender_id="FLEURS",
+        sender_id=sender_id,
         list_ids=[contact_list.pk],
         **kw,
     )
+    if campaign.category == "transactional":  # bulk transactional: only once an operator approved it
+        campaign = campaign_transactional_approve(campaign=campaign, actor=None)
     with TestCase.captureOnCommitCallbacks(execute=True):
         return campaign_launch(org=tenant.org, actor=tenant.owner, campaign=campaign, now=now)
 

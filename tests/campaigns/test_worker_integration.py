@@ -19,7 +19,7 @@ from campaigns import pipeline
 from campaigns.gateways.base import reset_gateways
 from campaigns.gateways.loopback_server import LoopbackServer
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
-from campaigns.services import campaign_create, campaign_launch
+from campaigns.services import campaign_create, campaign_launch, campaign_transactional_approve
 
 from .conftest import SECRET, make_audience, received
 
@@ -134,6 +134,7 @@ def _campaign(tenant, contact_list):
         category="transactional",
         list_ids=[contact_list.pk],
     )
+    campaign = campaign_transactional_approve(campaign=campaign, actor=None)  # an operator's decision
     campaign_launch(org=tenant.org, actor=tenant.owner, campaign=campaign)  # enqueued on commit
     return campaign
 
