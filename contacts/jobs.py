@@ -74,6 +74,11 @@ def max_upload_bytes() -> int:
     return int(getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
 
 
+def parse_memory_bytes() -> int:
+    """What parsing an upload may add to a process's memory; the child doing it dies beyond (0: no child)."""
+    return int(getattr(settings, "IMPORT_PARSE_MEMORY_BYTES", 1024 * 1024 * 1024))
+
+
 def import_root() -> Path:
     return Path(getattr(settings, "IMPORT_FILES_ROOT", "") or Path(settings.MEDIA_ROOT) / "imports")
 
@@ -319,6 +324,50 @@ def file_error_message(exc: Exception) -> str:
     return str(getattr(exc, "message", "") or exc)
 
 
+SAMPLE_ROWS = 50  # rows the wizard and the job creation look at: mapping guesses and the preview
+
+
+@dataclass
+class FileSample:
+    """The headers and first rows of an upload, as the reader sees them."""
+
+    headers: list[str]
+    encoding: str
+    delimiter: str
+    format: str
+    rows: list[tuple[int, list[str]]]
+
+
+def import_file_inspect(*, path: str, filename: str, rows: int = SAMPLE_ROWS) -> FileSample:
+    """Opens a stored upload and reads its first rows in a child process under a memory limit: a web
+    process never parses an upload itself, so a file built to exhaust memory kills only that child.
+    Raises the engine's ImportFileError (``needs_too_much_memory`` when the child died)."""
+    from .importing.isolation import run_isolated
+
+    return run_isolated(_sample, _abs(path), filename, rows, memory_bytes=parse_memory_bytes())
+
+
+def _sample(path: Path, filename: str, rows: int) -> FileSample:
+    from .importing.reader import open_table
+
+    with open(path, "rb") as fileobj, open_table(fileobj, filename, max_bytes=max_upload_bytes()) as table:
+        sample = list(islice(table.numbered_rows(), rows))
+        return FileSample(list(table.headers), table.encoding, table.delimiter, table.format, sample)
+
+
+def _count_rows(path: Path, filename: str) -> int:
+    from .importing.reader import open_table
+
+    with open(path, "rb") as fileobj, open_table(fileobj, filename) as table:
+        return sum(1 for _unused in table.rows)
+
+
+def file_refusal(exc: Exception) -> ValidationError:
+    """An ImportFileError as the ValidationError of the ``file`` field, keeping the engine's code."""
+    code = getattr(exc, "code", "invalid")
+    return ValidationError({"file": [ValidationError(file_error_message(exc), code=code)]})
+
+
 @dataclass
 class Preview:
     headers: list[str]
@@ -342,24 +391,21 @@ def import_preview(
     """The first rows of a stored file as the import would see them, each problem in place (wizard
     step 3). Raises the engine's ImportFileError for an unusable file, ValidationError for a bad
     mapping."""
-    from .importing.reader import open_table
-
-    with open(_abs(path), "rb") as fileobj:
-        table = open_table(fileobj, filename)
-        headers = list(table.headers)
-        sample = list(islice(table.numbered_rows(), max(limit, 50)))
-        region = org.country or "FR"
-        sample_cells = [cells for _n, cells in sample]
-        if mapping is None:
-            clean_mapping = guess_mapping(
-                headers, keep_unknown=keep_unknown, sample_rows=sample_cells, region=region
-            )
-        else:
-            clean_mapping = mapping_clean(
-                headers, mapping, keep_unknown=keep_unknown, sample_rows=sample_cells, region=region
-            )
-        plan = ColumnPlan.build(headers, clean_mapping)
-        outcomes = [_clean(plan, number, cells, region) for number, cells in sample[:limit]]
+    inspected = import_file_inspect(path=path, filename=filename, rows=max(limit, SAMPLE_ROWS))
+    headers = inspected.headers
+    sample = inspected.rows
+    region = org.country or "FR"
+    sample_cells = [cells for _n, cells in sample]
+    if mapping is None:
+        clean_mapping = guess_mapping(
+            headers, keep_unknown=keep_unknown, sample_rows=sample_cells, region=region
+        )
+    else:
+        clean_mapping = mapping_clean(
+            headers, mapping, keep_unknown=keep_unknown, sample_rows=sample_cells, region=region
+        )
+    plan = ColumnPlan.build(headers, clean_mapping)
+    outcomes = [_clean(plan, number, cells, region) for number, cells in sample[:limit]]
     seen: set[str] = set()
     duplicates: set[int] = set()
     for row in outcomes:
@@ -370,8 +416,8 @@ def import_preview(
     return Preview(
         headers=headers,
         mapping=clean_mapping,
-        encoding=table.encoding,
-        delimiter=table.delimiter,
+        encoding=inspected.encoding,
+        delimiter=inspected.delimiter,
         rows=outcomes,
         suppressed=suppressed_numbers(org, seen),
         duplicate_numbers=duplicates,
@@ -403,7 +449,6 @@ def import_job_create(
     so that an unusable file or a mapping without a phone column is refused at once, not in the worker.
     """
     from .importing.errors import ImportFileError
-    from .importing.reader import open_table
 
     errors: dict[str, list[str]] = {}
     if consent_basis not in ConsentBasis.values:
@@ -416,12 +461,11 @@ def import_job_create(
     if errors:
         raise ValidationError(errors)
     try:
-        with open(_abs(path), "rb") as fileobj:
-            table = open_table(fileobj, original_filename, max_bytes=max_upload_bytes())
-            headers = list(table.headers)
-            sample = [cells for _n, cells in islice(table.numbered_rows(), 50)]
+        inspected = import_file_inspect(path=path, filename=original_filename)
     except ImportFileError as exc:
-        raise ValidationError({"file": [file_error_message(exc)]}, code=getattr(exc, "code", "invalid"))
+        raise file_refusal(exc) from exc
+    headers = inspected.headers
+    sample = [cells for _n, cells in inspected.rows]
     clean_mapping = mapping_clean(
         headers, mapping, keep_unknown=keep_unknown_columns, sample_rows=sample, region=org.country or "FR"
     )
@@ -511,15 +555,16 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
 
 
 def _run(job: ImportJob) -> None:
+    from .importing.isolation import run_isolated
     from .importing.reader import open_table
 
     path = _abs(job.file_path)
     if job.total_rows == 0 and job.processed_rows == 0:
         # A first pass reads the whole file: the progress bar gets a true total, and a file damaged
-        # half-way fails here, before a single contact is written.
-        with open(path, "rb") as fileobj:
-            table = open_table(fileobj, job.original_filename)
-            total = sum(1 for _unused in table.rows)
+        # half-way fails here, before a single contact is written. It runs in a child under the memory
+        # limit, so a file that would blow up the worker fails here too; the second pass below parses
+        # the same bytes the same way, within the memory the first one needed.
+        total = run_isolated(_count_rows, path, job.original_filename, memory_bytes=parse_memory_bytes())
         ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
         job.total_rows = total
 

@@ -399,6 +399,16 @@ class SegmentDeleteView(OrgPageMixin, View):
 class _DraftMixin:
     """The wizard's state between steps 1 and 4 lives in the session, per organisation and draft."""
 
+    def dispatch(self, request, *args, **kwargs):
+        from .importing.errors import ImportFileError
+
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except ImportFileError as exc:
+            # Step 1 refuses the files the later steps cannot read; this catches a limit lowered since.
+            messages.error(request, jobs.file_error_message(exc))
+            return redirect("contacts:import")
+
     def drafts(self) -> dict:
         return self.request.session.setdefault(DRAFTS_KEY, {})
 
@@ -430,7 +440,6 @@ class ImportUploadView(_DraftMixin, OrgPageMixin, TemplateView):
 
     def post(self, request):
         from .importing.errors import ImportFileError
-        from .importing.reader import open_table
 
         form = forms.ImportUploadForm(request.POST, request.FILES)
         if form.is_valid():
@@ -441,8 +450,8 @@ class ImportUploadView(_DraftMixin, OrgPageMixin, TemplateView):
                 apply_validation_error(form, exc)
             else:
                 try:
-                    with open(jobs._abs(path), "rb") as fileobj:
-                        open_table(fileobj, upload.name, max_bytes=jobs.max_upload_bytes())
+                    # The rows the next steps show, so that a bad line among them is refused here.
+                    jobs.import_file_inspect(path=path, filename=upload.name)
                 except ImportFileError as exc:
                     jobs.import_file_discard(path)
                     form.add_error("file", jobs.file_error_message(exc))

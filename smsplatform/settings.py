@@ -236,6 +236,14 @@ STORAGES = {
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+# Upload bombs (contacts/importing/guards.py): a workbook whose zip expands beyond these is refused before
+# it is parsed; a CSV record longer than this is refused before it is split; uploads are parsed in a
+# child process that dies, alone, beyond IMPORT_PARSE_MEMORY_BYTES of extra memory (0: no child).
+IMPORT_XLSX_MAX_EXPANDED_BYTES = env.int("IMPORT_XLSX_MAX_EXPANDED_BYTES", default=1024 * 1024 * 1024)
+IMPORT_XLSX_MAX_PART_BYTES = env.int("IMPORT_XLSX_MAX_PART_BYTES", default=512 * 1024 * 1024)
+IMPORT_XLSX_MAX_RATIO = env.int("IMPORT_XLSX_MAX_RATIO", default=100)
+IMPORT_CSV_MAX_RECORD_CHARS = env.int("IMPORT_CSV_MAX_RECORD_CHARS", default=64 * 1024)
+IMPORT_PARSE_MEMORY_BYTES = env.int("IMPORT_PARSE_MEMORY_BYTES", default=1024 * 1024 * 1024)
 
 # --- API --------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

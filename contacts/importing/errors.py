@@ -37,6 +37,18 @@ FILE_ERROR_MESSAGES: dict[str, Any] = {
         "in a spreadsheet or text editor."
     ),
     "too_many_columns": _("The file has more than %(limit)s columns. Keep only the contact columns."),
+    "xlsx_expands_too_much": _(
+        "This Excel file expands to %(expanded_mb)s MB once opened (%(ratio)s times its compressed size): "
+        "far more than a contact list. Export it again as CSV (.csv) and upload that file."
+    ),
+    "line_too_long": _(
+        "Line %(line)s of the file is longer than %(limit_kb)s KB: this is not a list of contacts, or the "
+        "file is damaged. Check that line in a text editor, or export the file again as CSV."
+    ),
+    "needs_too_much_memory": _(
+        "This file needs more than %(limit_mb)s MB of memory to be read, far more than a contact list. "
+        "Export it again as CSV (.csv), or split it into smaller files."
+    ),
 }
 
 

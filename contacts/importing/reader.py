@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from .errors import ImportFileError
+from .guards import BoundedLines, ImportLimits, check_workbook_archive
 
 SAMPLE_BYTES = 64 * 1024
 READ_CHUNK = 256 * 1024
@@ -121,6 +122,7 @@ def open_table(
     *,
     max_bytes: int | None = None,
     allow_headerless: bool = True,
+    limits: ImportLimits | None = None,
 ) -> Table:
     """Opens an uploaded CSV or XLSX file for streaming, or raises `ImportFileError` with a clear code.
 
@@ -128,8 +130,10 @@ def open_table(
     current position. `max_bytes` enforces the upload limit even when the caller could not check it.
     When the first line already looks like data (a phone number in a cell) the file is taken as having no
     header: columns are named `column_1`... and the first line is a row, unless `allow_headerless` is
-    False, which raises `no_header`.
+    False, which raises `no_header`. `limits` (by default from the settings) bound what a hostile file can
+    make us hold in memory: a workbook's expanded size, a CSV record's length (see `guards`).
     """
+    limits = limits or ImportLimits.from_settings()
     size = _file_size(fileobj)
     if max_bytes is not None and size is not None and size > max_bytes:
         raise ImportFileError("too_large", limit_mb=_as_mb(max_bytes))
@@ -146,12 +150,14 @@ def open_table(
     if prefix.startswith(_ZIP_MAGIC):
         # A workbook renamed .csv is still a workbook; any other zip is not a contact file.
         error = "unreadable_xlsx" if extension in XLSX_EXTENSIONS else "binary_file"
-        return _open_xlsx(_rewound(fileobj, prefix), size, error=error)
+        return _open_xlsx(_rewound(fileobj, prefix), size, error=error, limits=limits)
     if extension in XLSX_EXTENSIONS:
         raise ImportFileError("unreadable_xlsx")
     if extension not in CSV_EXTENSIONS:
         raise ImportFileError("unsupported_format")
-    return _open_csv(fileobj, prefix, size, max_bytes=max_bytes, allow_headerless=allow_headerless)
+    return _open_csv(
+        fileobj, prefix, size, max_bytes=max_bytes, allow_headerless=allow_headerless, limits=limits
+    )
 
 
 # --- CSV ------------------------------------------------------------------------------------------------
@@ -248,7 +254,13 @@ def detect_delimiter(text: str) -> str:
 
 
 def _open_csv(
-    fileobj: IO[bytes], prefix: bytes, size: int | None, *, max_bytes: int | None, allow_headerless: bool
+    fileobj: IO[bytes],
+    prefix: bytes,
+    size: int | None,
+    *,
+    max_bytes: int | None,
+    allow_headerless: bool,
+    limits: ImportLimits,
 ) -> Table:
     complete = len(prefix) < SAMPLE_BYTES
     encoding = detect_encoding(prefix, complete=complete)
@@ -262,8 +274,9 @@ def _open_csv(
     text = io.TextIOWrapper(
         io.BufferedReader(counter, READ_CHUNK), encoding=encoding, errors=_ERRORS, newline=""
     )
-    reader = csv.reader(text, delimiter=delimiter)
-    records = _csv_records(reader)
+    lines = BoundedLines(text, limits.csv_max_record_chars)
+    reader = csv.reader(lines, delimiter=delimiter)
+    records = _csv_records(reader, lines)
     first = next(records, None)
     if first is None:
         raise ImportFileError("empty_file")
@@ -284,9 +297,10 @@ def _open_csv(
     )
 
 
-def _csv_records(reader: Any) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(reader: Any, lines: BoundedLines) -> Iterator[tuple[int, list[str]]]:
     """Yields (starting line, cells) for each non-blank record; turns csv errors into ImportFileError."""
     previous_line = 0
+    record_done = lines.record_done
     while True:
         try:
             record = next(reader)
@@ -294,6 +308,7 @@ def _csv_records(reader: Any) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as exc:
             raise ImportFileError("malformed_csv", line=previous_line + 1, detail=str(exc))
+        record_done()
         start = previous_line + 1
         previous_line = reader.line_num
         # Blank lines and lines of bare delimiters (Excel pads exports with ";;;;") carry nothing.
@@ -304,15 +319,19 @@ def _csv_records(reader: Any) -> Iterator[tuple[int, list[str]]]:
 # --- XLSX -----------------------------------------------------------------------------------------------
 
 
-def _open_xlsx(fileobj: IO[bytes], size: int | None, *, error: str) -> Table:
+def _open_xlsx(fileobj: IO[bytes], size: int | None, *, error: str, limits: ImportLimits) -> Table:
     import openpyxl  # deferred: costs ~100 ms at import and CSV files never need it
 
+    # Before openpyxl, which loads some parts whole: a 200 KB file can declare 400 MB of shared strings.
+    check_workbook_archive(fileobj, limits, error=error)
     try:
         workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
         sheet = next(ws for ws in workbook.worksheets if hasattr(ws, "iter_rows"))
         # Some exporters write a wrong <dimension> (often "A1"); ignore it and read what is there.
         sheet.reset_dimensions()
         values = sheet.iter_rows(values_only=True)
+    except MemoryError:
+        raise  # not a damaged file: the parsing child reports it as such
     except Exception as exc:  # openpyxl raises anything from KeyError to TypeError on a damaged file
         raise ImportFileError(error) from exc
 
@@ -345,6 +364,8 @@ def _xlsx_records(values: Iterator[tuple[Any, ...]], error: str) -> Iterator[tup
             row = next(values)
         except StopIteration:
             return
+        except MemoryError:
+            raise
         except Exception as exc:  # a truncated or corrupt sheet XML half-way through
             raise ImportFileError(error) from exc
         number += 1  # openpyxl yields empty tuples for missing rows, so counting matches sheet rows
