@@ -254,6 +254,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["smsplatform.api.permissions.HasOrganisationRole"],
     "DEFAULT_THROTTLE_CLASSES": ["smsplatform.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "smsplatform.api.pagination.NoCountPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "smsplatform.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "smsplatform.api.exceptions.exception_handler",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from smsplatform.api.fields import BoundedDateTimeField
+
 from ..models import Campaign, Category, Message
 
 # The same plain choice set as the compliance API's ``category``, so that the OpenAPI schema has one enum.
@@ -46,12 +48,12 @@ class CampaignInputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=CATEGORIES, required=False, default=Category.MARKETING.value)
     list_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     segment_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-    scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    scheduled_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
     smart_encoding = serializers.BooleanField(required=False, default=False)
 
 
 class EstimateInputSerializer(serializers.Serializer):
-    at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    at = BoundedDateTimeField(required=False, allow_null=True, default=None)
 
 
 class EstimateSerializer(serializers.Serializer):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from smsplatform.api.fields import StorableJSONField, validate_storable_json
+
 from ..models import ConsentBasis, ConsentSource, Contact, ContactList, Gender, ImportJob
 from ..selectors import tag_names
 
@@ -55,9 +57,16 @@ class ContactInputSerializer(serializers.Serializer):
     postal_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    attributes = serializers.DictField(required=False)
+    attributes = serializers.DictField(required=False, validators=[validate_storable_json])
     consent = ConsentSerializer(required=False)
     list_ids = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True)
+
+
+class ContactFiltersSerializer(serializers.Serializer):
+    """The query parameters of ``GET /contacts`` that reach the database as text (a NUL is refused)."""
+
+    search = serializers.CharField(required=False, allow_blank=True)
+    tag = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
 class ContactListSerializer(serializers.ModelSerializer):
@@ -80,7 +89,7 @@ class ImportCreateSerializer(serializers.Serializer):
     # A plain string (validated by the service) so that the schema has one ConsentBasis enum only.
     consent_basis = serializers.CharField(max_length=16, help_text="opt_in, soft_opt_in, none or unknown")
     consent_source = serializers.CharField(max_length=300)
-    mapping = serializers.JSONField(required=False)
+    mapping = StorableJSONField(required=False)
     keep_unknown_columns = serializers.BooleanField(required=False, default=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from compliance.models import Suppression
+from smsplatform.api.parsers import JSONParser
 from smsplatform.tenancy import TenantModelViewSet, TenantViewSet, get_org_object_or_404
 
 from .. import jobs, services
 from ..models import ConsentSource, Contact, ContactList, ImportJob
 from ..selectors import contacts_filtered, with_tags
 from .serializers import (
+    ContactFiltersSerializer,
     ContactInputSerializer,
     ContactListSerializer,
     ContactSerializer,
@@ -24,6 +28,15 @@ from .serializers import (
     ListContactsInputSerializer,
     OptOutSerializer,
 )
+
+
+def _file_refusal_with_code(exc: DjangoValidationError) -> Exception:
+    """An unusable file answers ``{"file": [message], "code": "<reason>"}``: the code (``line_too_long``,
+    ``xlsx_expands_too_much``...) lets a client tell the reasons apart; other refusals pass unchanged."""
+    errors = getattr(exc, "error_dict", {}).get("file")
+    if not errors or not errors[0].code:
+        return exc
+    return ValidationError({"file": [str(m) for e in errors for m in e], "code": errors[0].code})
 
 
 def _bool_param(value: str | None) -> bool | None:
@@ -42,10 +55,12 @@ class ContactViewSet(TenantModelViewSet):
     def safely_get_queryset(self, queryset):
         if self.action == "list":
             params = self.request.query_params
+            filters = ContactFiltersSerializer(data=params)
+            filters.is_valid(raise_exception=True)
             queryset = contacts_filtered(
                 self.org,
-                search=params.get("search", ""),
-                tag=params.get("tag", ""),
+                search=filters.validated_data.get("search", ""),
+                tag=filters.validated_data.get("tag", ""),
                 list_id=params.get("list"),
                 opted_out=_bool_param(params.get("opted_out")),
                 queryset=queryset,
@@ -164,6 +179,9 @@ class ImportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, TenantView
                 list_name=data.get("list_name", ""),
                 tags=data.get("tags", []),
             )
+        except DjangoValidationError as exc:
+            jobs.import_file_discard(path)
+            raise _file_refusal_with_code(exc) from exc
         except Exception:
             jobs.import_file_discard(path)
             raise

@@ -1,4 +1,8 @@
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,9 +22,22 @@ class PaymentRequired(exceptions.APIException):
     default_code = "insufficient_credits"
 
 
+logger = logging.getLogger(__name__)
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus a machine ``code`` beside every ``detail`` (api.md), and Django validation errors
-    raised by services rendered as 400 instead of 500."""
+    """DRF's handler, plus a machine ``code`` beside every ``detail`` (api.md), Django validation errors
+    raised by services rendered as 400 instead of 500, and a constraint broken by a concurrent request as
+    409 instead of 500."""
+    if isinstance(exc, IntegrityError):
+        # Services check what they can before writing; what still breaks a constraint at commit is a
+        # concurrent change (a list or contact deleted meanwhile, foreign keys being checked at commit):
+        # the client may retry. Logged, because a constraint a service forgot to check also lands here.
+        logger.warning("Integrity error answered 409: %s", exc, exc_info=True)
+        exc = Conflict(
+            detail=_("Something this request relies on was changed at the same time. Try again."),
+            code="concurrent_change",
+        )
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             exc = exceptions.ValidationError(exc.message_dict)

@@ -3,6 +3,10 @@ from collections import OrderedDict
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+# PostgreSQL's OFFSET is a bigint: a larger page number would be a database error, and no table here
+# will ever hold that many rows, so such a page is simply past the end.
+MAX_OFFSET = 2**63 - 1
+
 
 class NoCountPagination(PageNumberPagination):
     """Page-number pagination that never counts the whole table.
@@ -22,6 +26,9 @@ class NoCountPagination(PageNumberPagination):
         except (TypeError, ValueError):
             self.page_number = 1
         offset = (self.page_number - 1) * page_size
+        if offset + page_size + 1 > MAX_OFFSET:
+            self.has_next = False
+            return []
         rows = list(queryset[offset : offset + page_size + 1])
         self.has_next = len(rows) > page_size
         return rows[:page_size]
