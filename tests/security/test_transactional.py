@@ -57,7 +57,9 @@ def transactional_draft(tenant, contact_list, **fields):
 
 def test_launching_an_unapproved_transactional_campaign_is_refused(tenant_a):
     campaign = transactional_draft(tenant_a, audience(tenant_a))
-    response = tenant_a.api(Role.MARKETER).post(f"/api/v1/campaigns/{campaign.pk}/launch")
+    response = tenant_a.api(Role.MARKETER).post(
+        f"/api/v1/campaigns/{campaign.pk}/launch", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "transactional_needs_approval"
