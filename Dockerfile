@@ -13,9 +13,11 @@ COPY pyproject.toml ./
 RUN pip install --no-cache-dir .
 COPY . .
 COPY --from=assets /src/static/vendor ./static/vendor
-# collectstatic needs a secret to import the settings; this one is thrown away with the build layer.
-RUN SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput \
-    && useradd --create-home app && mkdir -p var && chown -R app var
+# collectstatic needs the secrets production settings require to import them; these are thrown away with
+# the build layer. var/media exists in the image so that the compose volume mounted there belongs to app.
+RUN SECRET_KEY=build-only-not-secret GATEWAY_WEBHOOK_SECRET=build-only-not-secret-either \
+    python manage.py collectstatic --noinput \
+    && useradd --create-home app && mkdir -p var/media && chown -R app var
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "smsplatform.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -65,3 +65,38 @@ def test_wsgi_and_celery_entry_points_import():
 
     assert application is not None
     assert app.main == "smsplatform"
+
+
+def test_dockerfile_collectstatic_starts_the_production_settings():
+    """The image build imports the production settings: every secret they require must be given there."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    line = next(
+        line for line in dockerfile.splitlines() if "collectstatic" in line and line.startswith("RUN")
+    )
+    assignments = dict(
+        word.split("=", 1)
+        for word in shlex.split(line.removeprefix("RUN"))
+        if "=" in word and word[0].isupper()
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "GATEWAY_", "PAYMENT_"))}
+    env.update(assignments, DJANGO_ENV="production", DJANGO_SETTINGS_MODULE="smsplatform.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_web_and_worker_share_the_media_volume():
+    services = compose()["services"]
+    for name in ("web", "worker"):
+        assert "media:/app/var/media" in services[name]["volumes"]
