@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from campaigns.models import Message
 from smsplatform.models import Organisation
 
 from .link_safety import ensure_links_allowed
@@ -216,8 +217,6 @@ def _codes_for(
     org: Organisation, campaign_id: int, wanted: Mapping[int, Iterable[int]], by_index: Mapping[int, int]
 ) -> dict[tuple[int, int], str]:
     """Existing and new codes for each (message, link) wanted, inserted in bulk."""
-    from campaigns.models import Message
-
     message_ids = list(wanted)
     codes: dict[tuple[int, int], str] = {
         (m, link): code

@@ -21,6 +21,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.selectors import upcoming_campaigns
 from contacts.models import Contact
 from smsplatform.models import Organisation
 
@@ -30,7 +31,7 @@ from .reasons import reason_label
 
 M = MessageStatus
 SPENT_STATUSES = (M.SENT, M.DELIVERED, M.UNDELIVERED)
-# A near miss ("stp", "arret svp") suppresses the number like a STOP (compliance.md): it is an opt-out.
+# A near miss ("stp", "arret svp") suppresses like a STOP (docs/compliance.md, "Keywords"): an opt-out.
 OPT_OUT_KINDS = ("opt_out", "near_miss_opt_out")
 CONTACTS_CAP = 10_000
 
@@ -133,7 +134,7 @@ def _figures(
 
 
 def campaign_report(org: Organisation, campaign: Campaign) -> dict[str, Any]:
-    """api.md's report of one campaign (plus ``deferred_reasons`` and ``cancelled``, additive). Three
+    """The report of one campaign (docs/api.md, "Resources"). Three
     queries: counters, clicks, opt-outs."""
     status: dict[str, int] = defaultdict(int)
     blocked: dict[str, int] = defaultdict(int)
@@ -442,8 +443,6 @@ def dashboard_summary(org: Organisation, now: datetime | None = None, days: int 
     """The home page's figures over the last ``days`` days: messages that left, delivery rate, clicks,
     opt-outs and their rate, credits spent, contact growth, a daily series, the next scheduled campaigns
     and the last campaigns compared. Ten small indexed queries, none over message or click rows."""
-    from campaigns.selectors import upcoming_campaigns
-
     now = now or timezone.now()
     since = now - timedelta(days=days)
     status: dict[str, int] = defaultdict(int)

@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from smsplatform.audit import audit_record
 from smsplatform.models import Organisation
-from smsplatform.services import audit_record
 
 from .bots import is_bot, user_agent_class
 from .link_safety import blocked_hosts

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/import_contacts.py [--rows 1000000] [--sample-c 50000] [--skip-b] [--keep]
 
-Printed, never asserted (architecture.md, "Tests and benchmarks"). One messy file (French headers, ``;``,
+Printed, never asserted (docs/architecture.md, "Tests and benchmarks"). One messy file (French headers, ``;``,
 Windows-1252, phone numbers in every format shops send incl. Excel damage; 5% invalid, 10% duplicates
 within the file, 20% of the rows already present in the organisation) is imported, side by side in this
 run, by:

@@ -276,7 +276,7 @@ class Worker:
 def make_org(name: str, credits: int):
     from billing.services import credits_grant
     from compliance.services import sending_rules_update
-    from smsplatform.services import signup
+    from smsplatform.onboarding import signup
 
     stamp = f"{time.time_ns()}"
     owner, org = signup(email=f"bench-{stamp}@example.com", password="Bench-password-1", org_name=name)

@@ -109,7 +109,7 @@ def generate(rows: int, orgs: int, big: int) -> None:
     from campaigns.models import Campaign, InboundMessage, Message
     from contacts.models import Contact
     from smsplatform.models import Organisation, User
-    from smsplatform.services import signup
+    from smsplatform.onboarding import signup
 
     started = time.perf_counter()
     with connection.cursor() as cursor:

@@ -27,7 +27,7 @@ from .models import (
     Purchase,
     RegionPrice,
 )
-from .money import format_eur
+from .money import format_eur, unit_price_eur
 from .payments import PaymentError
 from .pdf import invoice_pdf
 from .selectors import credits_ledger_sum
@@ -148,8 +148,6 @@ class CreditPackAdmin(admin.ModelAdmin):
 
     @admin.display(description="Per credit")
     def unit_price(self, obj):
-        from .money import unit_price_eur
-
         return unit_price_eur(obj.price_ht_cents, obj.credits)
 
     def save_model(self, request, obj, form, change):

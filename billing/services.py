@@ -41,8 +41,8 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from smsplatform.audit import audit_record
 from smsplatform.models import Membership, Organisation, Role
-from smsplatform.services import audit_record
 
 from .models import (
     BillingSettings,
@@ -59,6 +59,9 @@ from .models import (
     PurchaseStatus,
     RegionPrice,
 )
+from .money import vat_of, vat_rate
+from .payments import PaymentError, get_payment_adapter
+from .selectors import DOMESTIC_REGIONS
 
 logger = logging.getLogger(__name__)
 
@@ -434,8 +437,6 @@ def billing_settings_update(*, org: Organisation, actor, **fields: Any) -> Billi
 
 def region_price_set(*, actor, region: str, credits_per_segment: int) -> RegionPrice:
     """The operator sets what one segment to a foreign region costs (France is fixed at 1 credit)."""
-    from .selectors import DOMESTIC_REGIONS
-
     region = (region or "").strip().upper()
     if len(region) != 2 or not region.isalpha():
         raise ValidationError({"region": [_("Enter a two-letter country code.")]})
@@ -510,9 +511,6 @@ def purchase_start(
     Returns the purchase (pending: no credit yet) and the URL to send the buyer to. The order is committed
     before the provider is called so that the provider's webhook always finds it.
     """
-    from .money import vat_of, vat_rate
-    from .payments import PaymentError, get_payment_adapter
-
     if not pack.active:
         raise ValidationError(_("This pack is no longer on sale."))
     adapter = get_payment_adapter()
@@ -631,8 +629,6 @@ def purchase_refund(
     itself told us of the refund. The provider call is made inside the transaction: if it fails, nothing
     is written. Refunding twice is a no-op.
     """
-    from .payments import get_payment_adapter
-
     with transaction.atomic():
         locked = Purchase.objects.select_for_update().get(pk=purchase.pk, org=org)
         if locked.status == PurchaseStatus.REFUNDED:

@@ -1,5 +1,5 @@
-"""The periodic work of the pipeline (architecture.md, "Periodic work"), wired into Celery beat by
-``smsplatform/celery.py`` (``app.conf.beat_schedule.update(BEAT_SCHEDULE)``). Intervals in seconds;
+"""The periodic work of the pipeline (docs/architecture.md, "Periodic work"), wired into Celery beat by
+``smsplatform/celery.py`` (``BEAT_MODULES``). Intervals in seconds;
 each task holds a non-blocking lock, so a run that overlaps the previous one does nothing."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Campaigns and the messages of the sending pipeline (architecture.md, "The sending pipeline").
+"""Campaigns and the messages of the sending pipeline (docs/architecture.md, "The sending pipeline").
 
 A campaign's audience is frozen at launch into one :class:`Message` row per recipient (unique per
 campaign and contact, so a relaunch inserts nothing twice). Each row then carries its own story: the
@@ -26,7 +26,7 @@ class MessageCategory(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
     TRANSACTIONAL = "transactional", _("Transactional")
     # The single confirmation after a STOP: the only message a suppressed number may still receive
-    # (compliance.md section 3; compliance.gate.OPT_OUT_CONFIRMATION).
+    # (docs/compliance.md, "Opt-out (STOP)"; compliance.gate.OPT_OUT_CONFIRMATION).
     OPT_OUT_CONFIRMATION = "opt_out_confirmation", _("Opt-out confirmation")
 
 

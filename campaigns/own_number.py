@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 
 from compliance.selectors import is_suppressed
 from contacts.services import phone_normalise
+from smsplatform.audit import audit_record
 from smsplatform.models import Organisation, User
-from smsplatform.services import audit_record
 
 from .models import Category, Message
 from .rendering import prepare_body, render_for

@@ -49,6 +49,7 @@ from compliance.models import Suppression
 from compliance.selectors import suppressed_numbers
 from smsplatform.models import Organisation
 
+from . import enqueue
 from .gateways import GatewayConfigurationError, OutboundSms, SendResult, get_gateway, ratelimit
 from .models import Campaign, CampaignStatus, Message, MessageCategory, MessageStatus
 from .selectors import marketing_counts
@@ -98,22 +99,10 @@ def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
 # --- enqueueing -------------------------------------------------------------------------------------
 
 
-def enqueue_dispatch(campaign_id: int) -> None:
-    from .tasks import campaign_dispatch
-
-    campaign_dispatch.delay(campaign_id)
-
-
-def enqueue_batch(org_id: int, message_ids: list[int], countdown: int | None = None) -> None:
-    from .tasks import message_batch_send
-
-    message_batch_send.apply_async((org_id, list(message_ids)), countdown=countdown)
-
-
 def _enqueue_batches(org_id: int, ids: Sequence[int], countdown: int | None = None) -> int:
     n = 0
     for chunk in _chunks(list(ids), batch_size()):
-        enqueue_batch(org_id, list(chunk), countdown)
+        enqueue.enqueue_batch(org_id, list(chunk), countdown)
         n += 1
     return n
 
@@ -552,7 +541,7 @@ def apply_results(
                 pk__in=ids, status=M.PENDING, campaign__status=CampaignStatus.CANCELLED
             ).update(status=M.CANCELLED)
             delay = retry_delay(min(rows[r.client_ref]["attempts"] + 1 for r in retry))
-            transaction.on_commit(lambda: enqueue_batch(org.pk, ids, countdown=delay))
+            transaction.on_commit(lambda: enqueue.enqueue_batch(org.pk, ids, countdown=delay))
         if failed:
             ids = [int(r.client_ref) for r in failed]
             if _values_sql():
@@ -658,23 +647,6 @@ def receipts_apply(*, gateway: str, receipts: Sequence[Any], now: datetime | Non
 
 
 # --- periodic work ----------------------------------------------------------------------------------
-
-
-def campaigns_launch_due(*, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
-    """Launches the scheduled campaigns whose time has come (each in its own transaction, skipping a
-    campaign that another worker is launching)."""
-    from .services import campaign_start_scheduled
-
-    now = now or timezone.now()
-    ids = list(
-        Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now)
-        .order_by("scheduled_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
-    counts = {"launched": 0, "failed": 0, "skipped": 0}
-    for campaign_id in ids:
-        counts[campaign_start_scheduled(campaign_id=campaign_id, now=now)] += 1
-    return counts
 
 
 def messages_release_deferred(*, now: datetime | None = None, limit: int = 100_000) -> dict[str, int]:
@@ -788,32 +760,4 @@ def messages_reconcile(*, now: datetime | None = None, limit: int = 5000) -> dic
     )
     counts["stale_pending"] = len(stale)
     _enqueue_rows(requeue + stale, now)
-    return counts
-
-
-def campaigns_settle(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """Completes sending campaigns whose messages are all final and settles their credits; settles
-    cancelled or failed campaigns once nothing is in flight. Idempotent."""
-    from .services import campaign_settle
-
-    now = now or timezone.now()
-    open_messages = Message.objects.filter(
-        campaign_id=OuterRef("pk"), status__in=(M.PENDING, M.DEFERRED, M.SENDING)
-    )
-    in_flight = Message.objects.filter(campaign_id=OuterRef("pk"), status=M.SENDING)
-    candidates = list(
-        Campaign.objects.filter(settled_at__isnull=True)
-        .filter(
-            Q(status=CampaignStatus.SENDING, launched_at__isnull=False) & ~Exists(open_messages)
-            | Q(status__in=(CampaignStatus.CANCELLED, CampaignStatus.FAILED)) & ~Exists(in_flight)
-        )
-        .select_related("org")
-        .order_by("id")[:limit]
-    )
-    counts = {"settled": 0, "waiting": 0}
-    for campaign in candidates:
-        if campaign_settle(org=campaign.org, campaign=campaign, now=now):
-            counts["settled"] += 1
-        else:
-            counts["waiting"] += 1
     return counts

@@ -1,7 +1,7 @@
 """What each recipient receives: merge fields, the STOP mention, smart encoding, segments and credits.
 
 Pure functions (no query): the launch, the estimate and the composer's counter call them per recipient,
-so cost is counted after rendering (compliance.md section 5: personalisation counts per recipient).
+so cost is counted after rendering, per recipient (docs/compliance.md, "Encoding and segments").
 """
 
 from __future__ import annotations

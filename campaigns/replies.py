@@ -1,4 +1,4 @@
-"""Inbound replies: STOP, START, HELP, near misses and free text (compliance.md section 3).
+"""Inbound replies: STOP, START, HELP, near misses and free text (docs/compliance.md, "Opt-out (STOP)").
 
 An opt-out suppresses the number at once (before any further message of any campaign leaves: the batch
 claim re-reads the suppression list), the reply is kept as proof, and exactly one confirmation is sent:
@@ -28,8 +28,8 @@ from compliance.selectors import suppressed_numbers
 from compliance.services import suppression_add, suppression_lift
 from contacts.models import Contact
 from contacts.services import contacts_sync_opted_out
+from smsplatform.audit import audit_record
 from smsplatform.models import Organisation
-from smsplatform.services import audit_record
 
 from .models import InboundMessage, Message
 from .services import HELP_TEXT, OPT_IN_CONFIRMATION_TEXT, OPT_OUT_CONFIRMATION_TEXT, sms_send_transactional

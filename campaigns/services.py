@@ -1,10 +1,11 @@
 """Writes on templates and campaigns: the state machine, the launch, pause, resume, cancel, and the
 transactional messages (confirmations, one-time codes) that go through the same pipeline.
 
-The launch is one transaction (architecture.md): the audience is frozen into one message row per
-recipient, its URLs become per-recipient tracked short links (:mod:`analytics.links`), the credits are
-reserved against the billing ledger, the campaign becomes ``sending``, and the coordinator task is
-enqueued only after commit. The dispatch itself lives in :mod:`campaigns.pipeline`.
+The launch is one transaction (docs/architecture.md, "The sending pipeline"): the audience is frozen
+into one message row per recipient, its URLs become per-recipient tracked short links
+(:mod:`analytics.links`), the credits are reserved against the billing ledger, the campaign becomes
+``sending``, and the coordinator task is enqueued only after commit. The dispatch itself lives in
+:mod:`campaigns.pipeline`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from analytics.links import body_for_counting, links_for_messages, shorten_body
 from billing.selectors import credits_balance, prices_for_regions
 from billing.services import InsufficientCredits, credits_reserve, credits_settle
 from compliance.checker import org_policy
-from compliance.context import RecipientContext
+from compliance.context import RecipientContext, recipient_context
+from compliance.encoding import GSM7, UCS2, count_segments, is_gsm7
 from compliance.gate import BLOCK, DEFER, GateItem, evaluate
 from compliance.models import phone_hash
 from compliance.selectors import suppressed_numbers
@@ -36,10 +38,11 @@ from compliance.sender_registry import (
 )
 from compliance.senders import check_sender
 from contacts.models import ContactList, Segment
+from smsplatform.audit import audit_record
 from smsplatform.bulk import analyze_if_grown, copy_rows
 from smsplatform.models import Organisation
-from smsplatform.services import audit_record
 
+from . import enqueue
 from .errors import EmptyAudience, InvalidTransition
 from .models import (
     SPENT_STATUSES,
@@ -486,8 +489,6 @@ def _bodies_update(org: Organisation, campaign: Campaign, rows: list[tuple[int, 
 
 def _start(*, org: Organisation, actor: Any, campaign: Campaign, now: datetime) -> Campaign:
     """Launch proper, inside the caller's transaction with the campaign row locked."""
-    from .pipeline import enqueue_dispatch
-
     gateway = org.gateway_name
     _transactional_check(campaign)
     sender = _sender_for(org, campaign, actor)
@@ -528,7 +529,7 @@ def _start(*, org: Organisation, actor: Any, campaign: Campaign, now: datetime) 
     written = recipients
     # Statistics first, so that the first batch is already planned on them (see analyze_if_grown).
     transaction.on_commit(lambda: _statistics_refresh(written))
-    transaction.on_commit(lambda: enqueue_dispatch(campaign.pk))
+    transaction.on_commit(lambda: enqueue.enqueue_dispatch(campaign.pk))
     return campaign
 
 
@@ -611,8 +612,6 @@ def campaign_start_scheduled(*, campaign_id: int, now: datetime | None = None) -
 def _context(row: dict[str, Any]) -> RecipientContext:
     if row.get("region") and row.get("timezone"):
         return RecipientContext(row["region"], row["timezone"], row.get("calendar") or row["region"])
-    from compliance.context import recipient_context
-
     try:
         return recipient_context(row["phone"], row.get("postal_code") or "")
     except ValueError:
@@ -691,15 +690,13 @@ def campaign_pause(*, org: Organisation, actor: Any, campaign: Campaign) -> Camp
 
 def campaign_resume(*, org: Organisation, actor: Any, campaign: Campaign) -> Campaign:
     """Sends what is left of a paused campaign (the gate is evaluated again, at the new dispatch time)."""
-    from .pipeline import enqueue_dispatch
-
     with transaction.atomic():
         locked = _locked(org, campaign)
         _check(locked, "resumed")
         Campaign.objects.filter(pk=locked.pk).update(status=S.SENDING, updated_at=timezone.now())
         locked.status = S.SENDING
         audit_record(org=org, actor=actor, action="campaign.resumed", target=locked)
-        transaction.on_commit(lambda: enqueue_dispatch(locked.pk))
+        transaction.on_commit(lambda: enqueue.enqueue_dispatch(locked.pk))
     return locked
 
 
@@ -843,16 +840,12 @@ def sms_send_transactional(
 
     Transactional messages bypass sending windows, consent and caps but not the suppression list, except
     ``opt_out_confirmation``: the single confirmation a number gets right after its STOP must reach it
-    although it is now suppressed (compliance.md section 3), so it carries its own category, which the gate
-    lets through and which nothing else may use. ``idempotency_key`` makes the call safe to repeat (a
-    replayed webhook returns the existing message). With ``charge`` the credits are reserved under
-    ``message:<id>`` (InsufficientCredits when short); confirmations and help replies are free because the
-    law requires them whatever the balance.
+    although it is now suppressed (docs/compliance.md, "Opt-out (STOP)"), so it carries its own
+    category, which the gate lets through and which nothing else may use. ``idempotency_key`` makes the
+    call safe to repeat (a replayed webhook returns the existing message). With ``charge`` the credits are
+    reserved under ``message:<id>`` (InsufficientCredits when short); confirmations and help replies are
+    free because the law requires them whatever the balance.
     """
-    from compliance.encoding import GSM7, UCS2, count_segments, is_gsm7
-
-    from .pipeline import enqueue_batch
-
     to = (to or "").strip()
     body = (body or "").strip()
     if not to.startswith("+") or not to[1:].isdigit():
@@ -900,7 +893,7 @@ def sms_send_transactional(
                 target=message,
                 data={"reason": reason, "credits": credits},
             )
-            transaction.on_commit(lambda: enqueue_batch(org.pk, [message.pk]))
+            transaction.on_commit(lambda: enqueue.enqueue_batch(org.pk, [message.pk]))
     except IntegrityError:
         if idempotency_key:  # a concurrent call with the same key won: same outcome
             return Message.objects.get(org=org, idempotency_key=idempotency_key)

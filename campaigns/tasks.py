@@ -11,7 +11,7 @@ from datetime import datetime
 from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
-from . import pipeline
+from . import periodic, pipeline
 from .locks import periodic_lock
 
 
@@ -35,7 +35,7 @@ def message_batch_send(org_id: int, message_ids: list[int], now: str | None = No
 @periodic_lock("campaigns.launch_due", timeout=300)
 def launch_due_campaigns(now: str | None = None) -> dict[str, int]:
     """Beat: launches scheduled campaigns whose time has come."""
-    return pipeline.campaigns_launch_due(now=_at(now))
+    return periodic.campaigns_launch_due(now=_at(now))
 
 
 @shared_task(name="campaigns.release_deferred_messages", ignore_result=True)
@@ -56,4 +56,4 @@ def reconcile_messages(now: str | None = None) -> dict[str, int]:
 @periodic_lock("campaigns.settle", timeout=300)
 def settle_campaigns(now: str | None = None) -> dict[str, int]:
     """Beat: completes finished campaigns and settles their credits."""
-    return pipeline.campaigns_settle(now=_at(now))
+    return periodic.campaigns_settle(now=_at(now))

@@ -1,4 +1,4 @@
-"""Gateway webhooks: delivery receipts and inbound replies (api.md, "Gateway side").
+"""Gateway webhooks: delivery receipts and inbound replies (docs/api.md, "Webhooks").
 
 Authenticated per gateway by the adapter's ``verify_webhook`` (HMAC for loopback, Twilio's own scheme
 for Twilio): an unsigned or badly signed call is refused with 403 before anything is read. The effects

@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from smsplatform.services import audit_record
+from smsplatform.audit import audit_record
 
 from .checker import normalise_phone
 from .models import OrgSendingPolicy, ProtectedSenderName, SenderId, SenderStatus, Suppression, phone_hash

@@ -1,4 +1,4 @@
-"""Recipient context: region, time zone(s) and holiday calendar of a number (compliance.md section 1).
+"""Region, time zone(s) and holiday calendar of a number (docs/compliance.md, "Recipient context").
 
 Computed once per contact (the contacts module stores ``region``, ``timezone`` and ``calendar``) and
 passed to the gate, which never parses numbers itself.

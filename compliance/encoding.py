@@ -1,4 +1,4 @@
-"""SMS encoding and segment counting (3GPP TS 23.038 / 23.040; compliance.md section 5).
+"""SMS encoding and segments (3GPP TS 23.038 / 23.040; docs/compliance.md, "Encoding and segments").
 
 A message is GSM-7 when every character is in the default alphabet or its extension table (extension
 characters cost 2 septets: ESC + code); otherwise the whole message is UCS-2 (UTF-16 code units, so a

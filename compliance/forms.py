@@ -18,6 +18,7 @@ from .packs import (
     get_pack,
     parse_restrictions,
 )
+from .selectors import org_restrictions
 from .wording import WEEKDAY_NAMES
 
 
@@ -118,8 +119,6 @@ class SendingRulesForm(forms.Form):
 
     @staticmethod
     def initial_from(org) -> dict[str, Any]:
-        from .selectors import org_restrictions
-
         pack = get_pack(org.rule_pack)
         stored = org_restrictions(org)
         try:

@@ -1,4 +1,4 @@
-"""The compliance gate: allow, defer or block each message of a batch (compliance.md sections 1-8).
+"""The compliance gate: allow, defer or block each message of a batch (docs/compliance.md).
 
 :func:`evaluate` is a pure function: no database query, no clock. The caller loads suppressions,
 consent and frequency counts for the whole batch first (a constant number of queries) and passes them
@@ -23,7 +23,7 @@ from .packs import BLOCKED, DISCOURAGED, SUNDAY, Policy, Rules, default_policy, 
 ALLOW, DEFER, BLOCK = "allow", "defer", "block"
 MARKETING, TRANSACTIONAL = "marketing", "transactional"
 # The single confirmation sent after a STOP: transactional, and the only message a suppressed number
-# may still receive (compliance.md section 3). The caller guarantees it is sent once.
+# may still receive (docs/compliance.md, "Opt-out (STOP)"). The caller guarantees it is sent once.
 OPT_OUT_CONFIRMATION = "opt_out_confirmation"
 CONSENT_BASES_OK = frozenset({"opt_in", "soft_opt_in"})
 

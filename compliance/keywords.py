@@ -1,4 +1,4 @@
-"""Parser of inbound replies: opt-out, opt-in, help (compliance.md section 3).
+"""Parser of inbound replies: opt-out, opt-in, help (docs/compliance.md, "Keywords").
 
 The whole message is the keyword, after NFKC, trim, whitespace collapse, trailing punctuation strip,
 case-fold and accent strip. A reply that looks like an opt-out but is not a keyword ("stop svp",
@@ -63,7 +63,8 @@ def classify(
 ) -> str:
     """Classifies an inbound reply: ``opt_out``, ``opt_in``, ``help``, ``near_miss_opt_out`` or ``none``.
 
-    Keyword sets default to compliance.md's; a rule pack passes its own (``pack.keywords``).
+    Keyword sets default to those of docs/compliance.md, "Keywords"; a caller may pass a rule pack's own
+    (``pack.keywords``).
     """
     out_set = _DEFAULT_SETS[0] if opt_out is None else _keyset(opt_out)
     in_set = _DEFAULT_SETS[1] if opt_in is None else _keyset(opt_in)

@@ -44,7 +44,7 @@ class SuppressionSource(models.TextChoices):
 
 
 class Suppression(models.Model):
-    """A number that must not receive marketing SMS from an organisation (compliance.md section 3).
+    """A number an organisation must not send marketing SMS to (docs/compliance.md, "Opt-out (STOP)").
 
     Keyed by a hash of the number, not by contact: deleting, erasing or re-importing a contact never
     re-subscribes it. ``phone_e164`` is kept for display and cleared on a GDPR erasure.
@@ -93,7 +93,7 @@ class OrgSendingPolicy(models.Model):
         return f"sending policy of org {self.org_id}"
 
 
-# --- Sender IDs (compliance.md section 4) -----------------------------------------------------------
+# --- Sender IDs (docs/compliance.md, "Senders") ---------------------------------------------------
 
 
 class PrivateStorage(FileSystemStorage):

@@ -16,8 +16,12 @@ from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from .wording import day_span, intervals_text, join_words
 
 DEFAULT_PACK = "FR_STRICT"
 BLOCKED, ALLOWED, DISCOURAGED = "blocked", "allowed", "discouraged"
@@ -334,8 +338,6 @@ class Policy:
 
 
 def _check_stricter(pack: RulePack, r: Restrictions) -> None:
-    from .wording import day_span, intervals_text
-
     errors = []
     # Days refused for the same reason are named together ("Monday to Saturday: ..."), so that one
     # window applied to every day gives one message, not six.
@@ -445,3 +447,42 @@ def effective_policy(
 def default_policy(code: str = DEFAULT_PACK) -> Policy:
     """The policy of a pack without organisation restrictions (shared, cached)."""
     return effective_policy(get_pack(code))
+
+
+def describe_rules(rules) -> list[str]:
+    """The effective windows of ``rules`` as sentences for a shop owner."""
+    sentences: list[str] = []
+    by_windows: dict[tuple, list[int]] = {}
+    for i, day in enumerate(rules.effective_windows):
+        if day:
+            by_windows.setdefault(tuple(day), []).append(i)
+    if not by_windows:
+        sentences.append(gettext("No marketing SMS can leave: every day is closed."))
+    for windows, days in sorted(by_windows.items(), key=lambda kv: kv[1][0]):
+        sentences.append(
+            gettext("%(days)s: marketing SMS leave at %(hours)s (recipient's local time).")
+            % {"days": capfirst(day_span(days)), "hours": intervals_text(windows)}
+        )
+    closed = [i for i, day in enumerate(rules.effective_windows) if not day]
+    if closed:
+        sentences.append(gettext("Days without marketing SMS: %(days)s.") % {"days": day_span(closed)})
+    if rules.holidays == BLOCKED:
+        sentences.append(gettext("No marketing SMS on the public holidays of the recipient's region."))
+    elif rules.holidays == DISCOURAGED:
+        sentences.append(gettext("Public holidays are allowed but discouraged (flagged on each message)."))
+    if rules.sunday == DISCOURAGED and rules.effective_windows[6]:
+        sentences.append(gettext("Sundays are allowed but discouraged (flagged on each message)."))
+    if rules.blocked_dates:
+        sentences.append(
+            gettext("No marketing SMS on your closing dates: %(dates)s.")
+            % {
+                "dates": join_words(
+                    [date_format(d, "SHORT_DATE_FORMAT") for d in sorted(rules.blocked_dates)]
+                )
+            }
+        )
+    sentences.append(
+        gettext("At most %(day)s marketing SMS per contact per 24 hours and %(week)s per rolling 7 days.")
+        % {"day": rules.max_per_24h, "week": rules.max_per_7d}
+    )
+    return sentences

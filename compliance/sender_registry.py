@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from smsplatform.services import audit_record
+from smsplatform.audit import audit_record
 
 from .models import ProtectedSenderName, SenderId, SenderStatus
 from .senders import check_sender

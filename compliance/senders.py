@@ -1,4 +1,4 @@
-"""Sender identification and the opt-out mention (compliance.md sections 3 and 4)."""
+"""Sender-ID rules and the opt-out mention: docs/compliance.md, "Senders" and "The opt-out mention"."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _is_french_mobile(sender: str) -> bool:
 
 
 def check_sender(sender: str) -> SenderCheck:
-    """Validates a sender against section 4; every failed rule is a reason code."""
+    """Validates a sender (docs/compliance.md, "Senders"); every failed rule is a reason code."""
     raw = (sender or "").strip()
     if not raw:
         return SenderCheck(raw, "invalid", (SENDER_EMPTY,))
@@ -89,7 +89,7 @@ def check_sender(sender: str) -> SenderCheck:
 
 
 def brand_identifiable(sender: str, body: str, brand: str) -> bool:
-    """The brand must be identifiable in the sender ID or in the body (section 4)."""
+    """The brand must be identifiable in the sender ID or in the body (docs/compliance.md, "Senders")."""
     if not brand:
         return True  # nothing to check against; the organisation must set its brand
 

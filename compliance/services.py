@@ -7,10 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
-from smsplatform.services import audit_record
+from smsplatform.audit import audit_record
+from smsplatform.services import organisation_update
 
 from .models import OrgSendingPolicy, Suppression, SuppressionSource, phone_hash
+from .packs import all_packs, effective_policy, get_pack, restrictions_to_json
+from .selectors import org_restrictions
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -70,7 +74,8 @@ def suppression_add(
 
 @transaction.atomic
 def suppression_lift(*, org, phone_e164: str, source: str, actor: Any = None, proof: str = "") -> bool:
-    """Lifts a suppression after an inbound opt-in keyword or a new, proven opt-in (section 3).
+    """Lifts a suppression after an inbound opt-in keyword or a new, proven opt-in
+    (docs/compliance.md, "Opt-out (STOP)").
 
     Nothing else may re-subscribe a number, so callers pass the source of the new consent and its proof;
     the audit row keeps them since the suppression row itself is removed. Returns whether a suppression
@@ -120,8 +125,6 @@ def sending_policy_set(*, org, restrictions: dict, actor: Any = None) -> OrgSend
     Validated against the pack first: an organisation may only make its pack stricter, so anything
     looser is refused with a ValidationError naming the rule.
     """
-    from .packs import effective_policy, get_pack, restrictions_to_json
-
     pack = get_pack(org.rule_pack)
     policy = effective_policy(pack, restrictions)  # raises ValidationError when looser
     stored = restrictions_to_json(policy.restrictions)
@@ -141,13 +144,6 @@ def sending_rules_update(*, org, actor: Any, rule_pack: str, restrictions: dict)
     the old and new pack, since a shop owner may have to prove which rules applied when. Restrictions go
     through :func:`sending_policy_set`, only when they change. All or nothing.
     """
-    from django.utils.translation import gettext_lazy as _
-
-    from smsplatform.services import organisation_update
-
-    from .packs import all_packs, effective_policy, restrictions_to_json
-    from .selectors import org_restrictions
-
     if rule_pack not in all_packs():
         raise ValidationError(
             _("“%(value)s” is not a rule pack."), code="invalid_pack", params={"value": rule_pack}

@@ -23,7 +23,7 @@ from .context import holiday_dates, holiday_names
 from .forms import CheckerForm, SenderProofForm, SenderRequestForm, SendingRulesForm
 from .gate import place_names
 from .models import SenderId, SenderStatus
-from .packs import ALLOWED, BLOCKED, format_interval
+from .packs import ALLOWED, BLOCKED, describe_rules, format_interval
 from .selectors import contact_calendars
 from .sender_registry import (
     default_sender_name,
@@ -33,7 +33,7 @@ from .sender_registry import (
     sender_view,
 )
 from .services import sending_rules_update
-from .wording import WEEKDAY_NAMES, describe_rules
+from .wording import WEEKDAY_NAMES
 
 DAY_POLICY_LABELS = {
     BLOCKED: _("no sending"),

@@ -1,14 +1,12 @@
-"""Sending rules in plain words (weekday names, day spans, a policy as sentences), translated.
+"""Sending rules in plain words (weekday names, day spans, lists of times), translated.
 
-Kept free of any import of the packs so that packs.py can use it for its error messages.
+Kept free of any import of the packs so that packs.py can use it for its messages and its policy summary.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.utils.formats import date_format
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -63,44 +61,3 @@ def _minutes(m: int) -> str:
 
 def intervals_text(day: Sequence[tuple[int, int]]) -> str:
     return join_words([f"{_minutes(s)}-{_minutes(e)}" for s, e in day])
-
-
-def describe_rules(rules) -> list[str]:
-    """The effective windows of ``rules`` (a packs.Rules) as sentences for a shop owner."""
-    from .packs import BLOCKED, DISCOURAGED
-
-    sentences: list[str] = []
-    by_windows: dict[tuple, list[int]] = {}
-    for i, day in enumerate(rules.effective_windows):
-        if day:
-            by_windows.setdefault(tuple(day), []).append(i)
-    if not by_windows:
-        sentences.append(_("No marketing SMS can leave: every day is closed."))
-    for windows, days in sorted(by_windows.items(), key=lambda kv: kv[1][0]):
-        sentences.append(
-            _("%(days)s: marketing SMS leave at %(hours)s (recipient's local time).")
-            % {"days": capfirst(day_span(days)), "hours": intervals_text(windows)}
-        )
-    closed = [i for i, day in enumerate(rules.effective_windows) if not day]
-    if closed:
-        sentences.append(_("Days without marketing SMS: %(days)s.") % {"days": day_span(closed)})
-    if rules.holidays == BLOCKED:
-        sentences.append(_("No marketing SMS on the public holidays of the recipient's region."))
-    elif rules.holidays == DISCOURAGED:
-        sentences.append(_("Public holidays are allowed but discouraged (flagged on each message)."))
-    if rules.sunday == DISCOURAGED and rules.effective_windows[6]:
-        sentences.append(_("Sundays are allowed but discouraged (flagged on each message)."))
-    if rules.blocked_dates:
-        sentences.append(
-            _("No marketing SMS on your closing dates: %(dates)s.")
-            % {
-                "dates": join_words(
-                    [date_format(d, "SHORT_DATE_FORMAT") for d in sorted(rules.blocked_dates)]
-                )
-            }
-        )
-    sentences.append(
-        _("At most %(day)s marketing SMS per contact per 24 hours and %(week)s per rolling 7 days.")
-        % {"day": rules.max_per_24h, "week": rules.max_per_7d}
-    )
-    return sentences

@@ -12,6 +12,7 @@ from smsplatform.models import Organisation
 
 from .models import ConsentProof, Contact, ContactList, ImportJob, OptInForm, Segment
 from .resources import ContactResource
+from .services import optin_form_daily_cap_set
 
 
 class OrgImportForm(ImportForm):
@@ -111,7 +112,5 @@ class OptInFormAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change) -> None:
-        from .services import optin_form_daily_cap_set
-
         # Through the service, so that the change is audited in the organisation's log.
         optin_form_daily_cap_set(org=obj.org, actor=request.user, daily_cap=form.cleaned_data["daily_cap"])

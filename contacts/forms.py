@@ -7,6 +7,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .models import ConsentBasis, ContactList, Gender
+from .optin_challenge import challenge_verify
+from .services import tags_clean
 
 
 class DateInput(forms.DateInput):
@@ -14,8 +16,6 @@ class DateInput(forms.DateInput):
 
 
 def split_tags(value: str) -> list[str]:
-    from .services import tags_clean
-
     return tags_clean(value or "")
 
 
@@ -253,8 +253,6 @@ class PublicOptInForm(forms.Form):
         self.org = org
 
     def clean_altcha(self) -> str:
-        from .optin_challenge import challenge_verify
-
         payload = self.cleaned_data.get("altcha", "")
         challenge_verify(org=self.org, payload=payload)
         return payload

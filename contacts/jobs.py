@@ -4,7 +4,7 @@ The parsing (encodings, delimiters, mapping guesses, phone repair, row cleaning)
 :mod:`contacts.importing`; this module adds the database side:
 
 * the uploaded file is stored under ``MEDIA_ROOT/imports/<org>/`` and a job row keeps the mapping and the
-  consent attestation (compliance.md section 2);
+  consent attestation (docs/compliance.md, "Consent");
 * the job streams the file in chunks of ``IMPORT_CHUNK_ROWS`` rows; per chunk it loads the existing
   numbers and the suppressions with one query each, bulk-inserts new contacts, bulk-updates existing
   ones (tags merged, empty cells never erase data), never re-subscribes an opted-out number, records a
@@ -36,15 +36,23 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from compliance.models import _hash_key
 from compliance.selectors import suppressed_numbers
+from smsplatform.audit import audit_record
 from smsplatform.bulk import bulk_insert
 from smsplatform.models import Organisation
-from smsplatform.services import audit_record
 
-from . import services
+from . import enqueue, services
+from .importing import mapping
+from .importing import rows as rowmod
 from .importing.csvsafe import safe_cell
+from .importing.errors import ImportFileError
+from .importing.isolation import run_isolated
+from .importing.reader import open_table
 from .models import (
+    BASIS_STRENGTH,
     ConsentBasis,
+    ConsentProof,
     ConsentSource,
     Contact,
     ContactList,
@@ -95,8 +103,6 @@ def _abs(path: str) -> Path:
 
 def contact_fields() -> list[tuple[str, str]]:
     """(field, label) pairs a column can be mapped to, in the engine's order."""
-    from .importing import mapping
-
     return [(name, str(mapping.FIELD_LABELS.get(name, name))) for name in mapping.CONTACT_FIELDS]
 
 
@@ -108,8 +114,6 @@ def guess_mapping(
     region: str = "FR",
 ) -> dict[str, str]:
     """The engine's guess, in the job's form ``{header: field | "attribute" | ""}``."""
-    from .importing import mapping
-
     guessed = mapping.guess_mapping(headers, sample_rows, region)
     out = {}
     for header in headers:
@@ -229,8 +233,6 @@ class RowOutcome:
 
 
 def _clean(plan: ColumnPlan, number: int, cells: list[str], default_region: str) -> RowOutcome:
-    from .importing import rows as rowmod
-
     if not any(c.strip() for c in cells):
         return RowOutcome(number, cells, error="blank", message=_("Empty row"))
     result = rowmod.clean_row(plan.mapped(cells), default_region)
@@ -342,22 +344,16 @@ def import_file_inspect(*, path: str, filename: str, rows: int = SAMPLE_ROWS) ->
     """Opens a stored upload and reads its first rows in a child process under a memory limit: a web
     process never parses an upload itself, so a file built to exhaust memory kills only that child.
     Raises the engine's ImportFileError (``needs_too_much_memory`` when the child died)."""
-    from .importing.isolation import run_isolated
-
     return run_isolated(_sample, _abs(path), filename, rows, memory_bytes=parse_memory_bytes())
 
 
 def _sample(path: Path, filename: str, rows: int) -> FileSample:
-    from .importing.reader import open_table
-
     with open(path, "rb") as fileobj, open_table(fileobj, filename, max_bytes=max_upload_bytes()) as table:
         sample = list(islice(table.numbered_rows(), rows))
         return FileSample(list(table.headers), table.encoding, table.delimiter, table.format, sample)
 
 
 def _count_rows(path: Path, filename: str) -> int:
-    from .importing.reader import open_table
-
     with open(path, "rb") as fileobj, open_table(fileobj, filename) as table:
         return sum(1 for _unused in table.rows)
 
@@ -444,12 +440,10 @@ def import_job_create(
 ) -> ImportJob:
     """Records an import and its consent attestation, then starts it in the background after commit.
 
-    The attestation (basis and source for the whole file) is required by compliance.md section 2 and is
+    The attestation (basis and source for the whole file) is required (docs/compliance.md, "Consent") and is
     kept on the job; every contact it imports gets a proof referencing it. The file is opened here once
     so that an unusable file or a mapping without a phone column is refused at once, not in the worker.
     """
-    from .importing.errors import ImportFileError
-
     errors: dict[str, list[str]] = {}
     if consent_basis not in ConsentBasis.values:
         errors["consent_basis"] = [_("Declare the consent basis of the contacts in this file.")]
@@ -505,10 +499,8 @@ def import_job_create(
 
 def import_job_dispatch(job: ImportJob) -> None:
     """Queues the job's task once the transaction that created or re-queued it has committed."""
-    from .tasks import run_import_job
-
     job_id = job.pk
-    transaction.on_commit(lambda: run_import_job.delay(job_id))
+    transaction.on_commit(lambda: enqueue.enqueue_import_job(job_id))
 
 
 class _Superseded(Exception):
@@ -519,8 +511,6 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     """Runs (or resumes) an import job to its end: ``done`` with its report, or ``failed`` with a
     message. Safe to call twice at once or again after a crash: chunks are claimed against the
     checkpoint."""
-    from .importing.errors import ImportFileError
-
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().select_related("org").filter(pk=job_id).first()
         if job is None or job.is_finished:
@@ -555,9 +545,6 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
 
 
 def _run(job: ImportJob) -> None:
-    from .importing.isolation import run_isolated
-    from .importing.reader import open_table
-
     path = _abs(job.file_path)
     if job.total_rows == 0 and job.processed_rows == 0:
         # A first pass reads the whole file: the progress bar gets a true total, and a file damaged
@@ -573,8 +560,6 @@ def _run(job: ImportJob) -> None:
         headers = list(table.headers)
         plan = ColumnPlan.build(headers, job.mapping)
         if not any(name == "phone" for _i, name in plan.fields):
-            from .importing.errors import ImportFileError
-
             raise ImportFileError("no_phone_column")
         rejected = _open_rejected(job, headers)
         try:
@@ -891,10 +876,6 @@ def prepare_chunk(params: _PrepareParams, chunk: list[list[str]]) -> PreparedChu
     Runs in a parse worker or in the job's process."""
     import hmac
 
-    from compliance.models import _hash_key
-
-    from .importing import rows as rowmod
-
     if translation.get_language() != params.language:
         translation.activate(params.language)
     clean_row, row_error = rowmod.clean_row, rowmod.RowError
@@ -1109,8 +1090,6 @@ def _upsert(cursor, job: ImportJob, org_id: int, now) -> tuple[int, int, list[in
     the list membership) per imported contact. Returns (created, imported, staging indexes of the
     numbers this job had already written, contacts whose region must be computed from their stored
     postal code)."""
-    from .models import BASIS_STRENGTH
-
     note = _("Import of %(file)s; declared source: %(source)s") % {
         "file": job.original_filename,
         "source": job.consent_source,
@@ -1238,8 +1217,6 @@ def _merge(contact: Contact, values: dict, attributes: dict, job: ImportJob, con
 
 def _link(job: ImportJob, imported: list[RowOutcome], ids: dict[str, int], now) -> None:
     """Consent proofs, tags and list membership of a chunk's imported contacts: a few bulk queries."""
-    from .models import ConsentProof
-
     org = job.org
     rows = [(ids[r.phone], r) for r in imported if r.phone in ids]
     if not rows:
@@ -1346,11 +1323,9 @@ def import_jobs_requeue_stalled() -> dict[str, int]:
             "pk", flat=True
         )[:100]
     )
-    from .tasks import run_import_job
-
     for pk in stalled:
         ImportJob.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
-        run_import_job.delay(pk)
+        enqueue.enqueue_import_job(pk)
     return {"requeued": len(stalled)}
 
 

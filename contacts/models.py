@@ -22,7 +22,7 @@ class ConsentBasis(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
-# Bases that allow marketing SMS (compliance.md section 2).
+# Bases that allow marketing SMS (docs/compliance.md, "Consent").
 MARKETING_BASES = frozenset({ConsentBasis.OPT_IN, ConsentBasis.SOFT_OPT_IN})
 # An import or an edit never replaces a stronger basis with a weaker one (an opt-out is a suppression).
 BASIS_STRENGTH = {
@@ -209,7 +209,7 @@ class Segment(models.Model):
 
 
 class ConsentProof(models.Model):
-    """One piece of evidence of consent (compliance.md section 2): kept as a history, never updated."""
+    """One piece of evidence of consent (docs/compliance.md, "Consent"): a history, never updated."""
 
     org = models.ForeignKey("smsplatform.Organisation", on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_proofs")

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from import_export import fields, resources
 
+from compliance.selectors import suppressed_numbers
+
 from . import services
 from .importing.csvsafe import safe_cell
 from .models import Contact
@@ -55,8 +57,6 @@ class ContactResource(resources.ModelResource):
         instance.org = self.org
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        from compliance.selectors import suppressed_numbers
-
         instance.region, instance.timezone, instance.calendar = services.recipient_context_tuple(
             instance.phone, instance.postal_code
         )

@@ -10,6 +10,8 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from compliance.models import phone_hash
+from compliance.selectors import suppression_list
 from smsplatform.models import Organisation
 
 from .models import (
@@ -266,9 +268,6 @@ def org_import_jobs(org: Organisation) -> QuerySet[ImportJob]:
 
 def contact_personal_data(org: Organisation, contact: Contact) -> dict[str, Any]:
     """Everything held about a contact, JSON-ready: fields, tags, lists, consent proofs, opt-out."""
-    from compliance.models import phone_hash
-    from compliance.selectors import suppression_list
-
     suppression = suppression_list(org).filter(phone_hash=phone_hash(contact.phone)).first()
     return {
         "contact": {

@@ -23,12 +23,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.services import InsufficientCredits
+from campaigns.services import sms_send_transactional
 from compliance.context import recipient_context
 from compliance.selectors import is_suppressed, suppressed_numbers
 from compliance.services import suppression_add, suppression_forget_numbers, suppression_lift
-from smsplatform.models import Organisation
-from smsplatform.services import audit_record
+from smsplatform.audit import audit_record
+from smsplatform.models import Membership, Organisation, Role, User
 
+from .importing.phones import PHONE_ERROR_MESSAGES, normalise_phone
 from .models import (
     BASIS_STRENGTH,
     ConsentBasis,
@@ -45,6 +48,7 @@ from .models import (
     Segment,
     Tag,
 )
+from .selectors import contact_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -58,16 +62,12 @@ _ATTRIBUTE_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9]|_(?!_)){0,39}$")
 
 def phone_error_message(code: str) -> str:
     """A translated sentence for a phone error code of the parsing engine."""
-    from .importing.phones import PHONE_ERROR_MESSAGES
-
     return str(PHONE_ERROR_MESSAGES.get(code or "invalid") or _("This is not a valid mobile phone number."))
 
 
 def phone_normalise(*, org: Organisation, raw: str) -> str:
     """The E.164 form of a number typed by a person or sent by the API, with the organisation's country
     as default region; raises ValidationError ``{"phone": [...]}`` when it is not a mobile number."""
-    from .importing.phones import normalise_phone
-
     result = normalise_phone(str(raw or ""), org.country or "FR")
     if not result.e164:
         raise ValidationError({"phone": [phone_error_message(getattr(result, "error", "") or "invalid")]})
@@ -198,8 +198,6 @@ def _actor_label(actor: Any) -> str:
 
 
 def _actor_user(actor: Any):
-    from smsplatform.models import User
-
     return actor if isinstance(actor, User) else None
 
 
@@ -823,8 +821,8 @@ def optout_add(*, org: Organisation, actor: Any, phone: str, source: str = "manu
 
 @transaction.atomic
 def optout_lift(*, org: Organisation, actor: Any, phone: str, source: str, proof: str) -> bool:
-    """Lifts an opt-out after a new, proven opt-in (compliance.md section 3). Returns whether one
-    existed."""
+    """Lifts an opt-out after a new, proven opt-in (docs/compliance.md, "Opt-out (STOP)"). Returns
+    whether one existed."""
     e164 = phone_normalise(org=org, raw=phone)
     lifted = suppression_lift(org=org, phone_e164=e164, source=source, actor=actor, proof=proof)
     Contact.objects.filter(org=org, phone=e164).update(opted_out=False, updated_at=timezone.now())
@@ -837,8 +835,6 @@ def optout_lift(*, org: Organisation, actor: Any, phone: str, source: str, proof
 def contact_access_export(*, org: Organisation, actor: Any, contact: Contact) -> dict[str, Any]:
     """Everything the organisation holds about a person (GDPR art. 15), as a JSON-ready dict; audited
     because handing personal data out is itself a processing the organisation must be able to show."""
-    from .selectors import contact_personal_data
-
     data = contact_personal_data(org, contact)
     audit_record(org=org, actor=actor, action="contact.gdpr_access_export", target=contact, data={})
     return data
@@ -1102,8 +1098,6 @@ def _optin_cap_alert(*, org: Organisation, form: OptInForm) -> None:
     from django.core.mail import send_mail
     from django.urls import reverse
 
-    from smsplatform.models import Membership, Role, User
-
     today = timezone.localdate()
     with transaction.atomic():
         first_today = (
@@ -1147,9 +1141,6 @@ def _optin_code_send(*, org: Organisation, phone: str, code: str, pending: Pendi
     """Sends the double opt-in code as a transactional SMS through the gateway layer. It is charged like
     any SMS of the shop (hence the limits of :func:`optin_request`); a shop without credits gets a clear
     refusal instead of a silent drop."""
-    from billing.services import InsufficientCredits
-    from campaigns.services import sms_send_transactional
-
     body = _("Your %(brand)s confirmation code: %(code)s") % {"brand": org.display_brand, "code": code}
     try:
         sms_send_transactional(
@@ -1164,7 +1155,7 @@ def _optin_code_send(*, org: Organisation, phone: str, code: str, pending: Pendi
 def optin_confirm(*, org: Organisation, token: str, code: str, ip_address: str | None) -> Contact:
     """Second step: a correct code proves the person holds the number, so the contact is created or
     updated with an ``opt_in`` proof (IP, time, wording version and text). A previous opt-out is lifted:
-    this is the new, proven opt-in that compliance.md section 3 requires."""
+    this is the new, proven opt-in that docs/compliance.md, "Opt-out (STOP)", requires."""
     with transaction.atomic():
         pending = PendingOptIn.objects.select_for_update().filter(org=org, token=token).first()
         if pending is None or pending.confirmed_at or pending.expires_at < timezone.now():

@@ -27,8 +27,11 @@ from smsplatform.tenancy import OrgPageMixin, get_org_object_or_404
 from smsplatform.views import apply_validation_error
 
 from . import forms, jobs, selectors, services
+from .importing.errors import ImportFileError
+from .importing.rows import ROW_ERROR_MESSAGES
 from .models import ConsentBasis, Contact, ContactList, ImportJob, Segment
 from .optin_challenge import challenge_create
+from .resources import export_csv_lines
 
 PAGE_SIZE = 50
 DRAFTS_KEY = "contacts_import_drafts"
@@ -123,8 +126,6 @@ class ContactExportView(OrgPageMixin, View):
     are neutralised by the resource's export."""
 
     def get(self, request):
-        from .resources import export_csv_lines
-
         params = request.GET
         qs = selectors.contacts_filtered(
             self.org,
@@ -400,8 +401,6 @@ class _DraftMixin:
     """The wizard's state between steps 1 and 4 lives in the session, per organisation and draft."""
 
     def dispatch(self, request, *args, **kwargs):
-        from .importing.errors import ImportFileError
-
         try:
             return super().dispatch(request, *args, **kwargs)
         except ImportFileError as exc:
@@ -439,8 +438,6 @@ class ImportUploadView(_DraftMixin, OrgPageMixin, TemplateView):
         return ctx
 
     def post(self, request):
-        from .importing.errors import ImportFileError
-
         form = forms.ImportUploadForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
@@ -626,8 +623,6 @@ class ImportJobView(OrgPageMixin, TemplateView):
 
 
 def _reason_rows(job: ImportJob) -> list[tuple[str, int]]:
-    from .importing.rows import ROW_ERROR_MESSAGES
-
     return sorted(
         ((str(ROW_ERROR_MESSAGES.get(code, code)), n) for code, n in (job.invalid_by_reason or {}).items()),
         key=lambda item: -item[1],

@@ -4,6 +4,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+# The admin is wiring: the operator chooses among the adapters of the sending layer.
+from campaigns.gateways import available_gateways
+
 from .models import ApiKey, AuditEntry, Invitation, Membership, Organisation, User
 
 
@@ -34,8 +37,6 @@ class OrganisationAdmin(admin.ModelAdmin):
         """The operator's switch from the sandbox to a real gateway offers registered gateways only."""
         if db_field.name != "sms_gateway":
             return super().formfield_for_dbfield(db_field, request, **kwargs)
-        from campaigns.gateways import available_gateways  # the adapters live in the sending layer
-
         default = _("Platform default (%(name)s)") % {"name": settings.SMS_GATEWAY}
         return forms.ChoiceField(
             label=db_field.verbose_name,

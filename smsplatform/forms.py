@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .countries import COUNTRY_CHOICES
 from .models import Organisation, Role
+from .services import assignable_roles
 
 
 class SignupForm(forms.Form):
@@ -44,8 +45,6 @@ def _offer_roles(field: forms.ChoiceField, actor_role: str | None) -> None:
     """Offers only the roles the acting member may give (an admin never sees "owner"). The field still
     accepts every role, so that a forged "owner" reaches the service and gets its explicit refusal rather
     than a vague "not one of the available choices"."""
-    from .services import assignable_roles
-
     allowed = assignable_roles(actor_role or "")
     field.widget.choices = [(value, label) for value, label in Role.choices if value in allowed]
 

@@ -17,79 +17,13 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .countries import default_rule_pack_for_country, default_timezone_for_country
-from .models import ApiKey, AuditEntry, Invitation, Membership, Organisation, Role, User, role_can
+from .api.authentication import KEY_PREFIX, hash_api_key
+from .audit import audit_record
+from .models import ApiKey, Invitation, Membership, Organisation, Role, User, role_can
 
 INVITATION_LIFETIME = timedelta(days=7)
-
-
-def audit_record(
-    *, org: Organisation | None, actor, action: str, target: Any = None, data: dict | None = None
-) -> AuditEntry:
-    """Keeps who did what, where, on which object: owners must be able to answer "who sent this?"."""
-    actor_user = actor if isinstance(actor, User) else None
-    return AuditEntry.objects.create(
-        org=org,
-        actor=actor_user,
-        actor_label=str(actor) if actor is not None else "system",
-        action=action,
-        target_type=target._meta.label_lower if target is not None and hasattr(target, "_meta") else "",
-        target_id=str(getattr(target, "pk", "") or "") if target is not None else "",
-        data=data or {},
-    )
-
-
-def _unique_slug(name: str) -> str:
-    base = slugify(name)[:60] or "org"
-    slug = base
-    while Organisation.objects.filter(slug=slug).exists():
-        slug = f"{base}-{secrets.token_hex(3)}"
-    return slug
-
-
-def organisation_create(
-    *,
-    name: str,
-    owner: User,
-    country: str = "FR",
-    timezone_name: str | None = None,
-    brand: str = "",
-    legal_name: str = "",
-    slug: str | None = None,
-) -> Organisation:
-    """A new tenant with its owner and the sign-up credits, in one transaction."""
-    from billing.services import credits_grant
-
-    with transaction.atomic():
-        org = Organisation(
-            name=name.strip(),
-            slug=slug or _unique_slug(name),
-            country=country.upper(),
-            timezone=timezone_name or default_timezone_for_country(country),
-            rule_pack=default_rule_pack_for_country(country),
-            brand=(brand or name).strip()[:100],
-            legal_name=legal_name or name.strip(),
-        )
-        org.full_clean()
-        org.save()
-        Membership.objects.create(org=org, user=owner, role=Role.OWNER)
-        audit_record(org=org, actor=owner, action="organisation.created", target=org, data={"name": org.name})
-        credits_grant(
-            org=org,
-            amount=settings.SIGNUP_FREE_CREDITS,
-            reference="signup",
-            actor=owner,
-            reason="Sign-up credits",
-        )
-        # In the sandbox the brand becomes the organisation's sender ID at once (when free), so that the
-        # first campaign is instant; elsewhere the operator approves sender IDs.
-        from compliance.sender_registry import sender_register_default
-
-        sender_register_default(org=org, actor=owner)
-    return org
 
 
 def user_create(*, email: str, password: str, full_name: str = "") -> User:
@@ -103,16 +37,6 @@ def user_create(*, email: str, password: str, full_name: str = "") -> User:
         return User.objects.create_user(email=email, password=password, full_name=full_name)
     except IntegrityError:
         raise ValidationError({"email": [_("An account already exists with this email address.")]})
-
-
-def signup(
-    *, email: str, password: str, org_name: str, country: str = "FR", full_name: str = ""
-) -> tuple[User, Organisation]:
-    """Sign-up: the user, their organisation, the owner membership and 100 free credits, or nothing."""
-    with transaction.atomic():
-        user = user_create(email=email, password=password, full_name=full_name)
-        org = organisation_create(name=org_name, owner=user, country=country)
-    return user, org
 
 
 SIGNUP_CONFIRMATION_LIFETIME = timedelta(days=1)
@@ -196,26 +120,14 @@ def signup_pending(token: str) -> dict | None:
     return cache.get(_signup_key(token))
 
 
-def signup_confirm(token: str) -> tuple[User, Organisation]:
-    """Second step of a sign-up, from the emailed link: the account, its organisation and the free credits.
-    The link works once."""
+def signup_claim(token: str) -> dict:
+    """The sign-up waiting behind a confirmation link, taken so that the link works once; ValidationError
+    when it expired, was used, or never existed."""
     pending = cache.get(_signup_key(token))
     if pending is None:
         raise ValidationError(_("This link has expired or was already used. Sign up again, or log in."))
     cache.delete(_signup_key(token))
-    email = pending["email"]
-    try:
-        with transaction.atomic():
-            if User.objects.filter(email__iexact=email).exists():
-                raise IntegrityError
-            user = User.objects.create_user(email=email, password=None)
-            user.password = pending["password_hash"]
-            user.save(update_fields=["password"])
-            org = organisation_create(name=pending["org_name"], owner=user, country=pending["country"])
-    except IntegrityError:
-        # Confirmed twice, or an invitation created the account meanwhile.
-        raise ValidationError(_("This address already has an account: log in.")) from None
-    return user, org
+    return pending
 
 
 def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Organisation:
@@ -239,13 +151,6 @@ def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Org
     org.full_clean()
     if changed:
         with transaction.atomic():
-            # A default sender ID is one the organisation may hold (compliance.sender_registry).
-            from compliance.sender_registry import default_sender_set, sender_register_default
-
-            if changed.get("default_sender_id"):
-                default_sender_set(org=org, actor=actor, name=changed["default_sender_id"])
-            elif {"brand", "name"} & set(changed):
-                sender_register_default(org=org, actor=actor)
             org.save(update_fields=list(changed))
             audit_record(
                 org=org,
@@ -456,8 +361,6 @@ def api_key_create(
     *, org: Organisation, actor: User | None, name: str, role: str = Role.ADMIN
 ) -> CreatedApiKey:
     """A new Bearer key; only its SHA-256 is stored, so the caller must show ``raw_key`` now or never."""
-    from .api.authentication import KEY_PREFIX, hash_api_key
-
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": [_("Give the key a name, for example the tool that will use it.")]})

@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from . import forms, services
+from . import forms, onboarding, services
+from .login_throttle import cool_off_for, current_lockout
 from .middleware import SESSION_ORG_KEY
-from .models import ApiKey, Invitation, Membership, Role
+from .models import ApiKey, Invitation, Membership, Role, User
 from .selectors import (
-    onboarding_checklist,
     org_api_keys,
     org_audit_entries,
     org_members,
@@ -60,7 +60,7 @@ class DashboardView(OrgPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx["widgets"] = dashboard_widgets(self.request)
-        ctx["checklist"] = onboarding_checklist(self.org)
+        ctx["checklist"] = onboarding.onboarding_checklist(self.org)
         ctx["checklist_done"] = all(step["done"] for step in ctx["checklist"])
         return ctx
 
@@ -113,7 +113,7 @@ class SignupConfirmView(View):
 
     def post(self, request, token):
         try:
-            user, org = services.signup_confirm(token)
+            user, org = onboarding.signup_confirm(token)
         except ValidationError as exc:
             return render(
                 request, self.template_name, {"valid": False, "error": " ".join(exc.messages)}, status=400
@@ -135,8 +135,6 @@ class LoginView(auth_views.LoginView):
 def login_locked_out(request, original_response=None, credentials=None):
     """Axes' answer to a locked log-in (``AXES_LOCKOUT_CALLABLE``): 429, and when to try again."""
     from django.utils import timezone
-
-    from .login_throttle import cool_off_for, current_lockout
 
     lock = current_lockout(request, credentials)
     retry_at = lock.until if lock else timezone.now() + cool_off_for(0)
@@ -187,7 +185,7 @@ class OrganisationSettingsView(OrgPageMixin, FormView):
 
     def form_valid(self, form):
         try:
-            services.organisation_update(
+            onboarding.organisation_settings_update(
                 org=self.org, actor=self.request.user, **{f: form.cleaned_data[f] for f in form.Meta.fields}
             )
         except ValidationError as exc:
@@ -318,7 +316,6 @@ class InvitationAcceptView(View):
             form = forms.InvitationSignupForm(request.POST)
             if not form.is_valid():
                 return self._render(request, invitation, form, status=400)
-            from .models import User
 
             existing = User.objects.filter(email__iexact=invitation.email).first()
             if existing is not None:

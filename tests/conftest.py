@@ -10,7 +10,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from smsplatform.models import Membership, Organisation, Role, User
-from smsplatform.services import api_key_create, signup
+from smsplatform.onboarding import signup
+from smsplatform.services import api_key_create
 
 PASSWORD = "Long-enough-pw-1"
 

@@ -12,8 +12,7 @@ class StatusCountsSerializer(serializers.Serializer):
 
 
 class CampaignReportSerializer(serializers.Serializer):
-    """api.md's report; ``deferred_reasons``, ``opt_out_rate`` and ``status_counts.cancelled`` are
-    additive."""
+    """The campaign report (docs/api.md, "Resources")."""
 
     recipients = serializers.IntegerField()
     status_counts = StatusCountsSerializer()

@@ -1,4 +1,4 @@
-"""``GET /api/v1/campaigns/{id}/report`` (api.md): any role may read it; another organisation's campaign
+"""``GET /api/v1/campaigns/{id}/report`` (docs/api.md): any role may read it; another organisation's campaign
 is a 404 (the tenancy base class filters the queryset)."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from billing.money import format_eur, unit_price_eur
+from billing.money import format_eur, ttc_of, unit_price_eur
 
 register = template.Library()
 
@@ -39,6 +39,4 @@ def reference_label(reference: str):
 @register.filter
 def ttc(ht_cents):
     """The price including VAT of an amount in cents excluding VAT."""
-    from billing.money import ttc_of
-
     return ttc_of(int(ht_cents))

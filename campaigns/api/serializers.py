@@ -1,4 +1,4 @@
-"""Input and output shapes of the campaigns API (api.md); validation only, the services decide."""
+"""Input and output shapes of the campaigns API (docs/api.md); validation only, the services decide."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ CATEGORIES = [Category.MARKETING.value, Category.TRANSACTIONAL.value]
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    """api.md's fields, plus additive read-only figures."""
+    """A campaign as the API returns it (docs/api.md, "Resources"); every field is read-only."""
 
     category = serializers.ChoiceField(choices=CATEGORIES, read_only=True)
 

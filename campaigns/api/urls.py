@@ -5,7 +5,7 @@ from . import views
 campaigns = views.CampaignViewSet
 messages = views.MessageViewSet
 
-# Paths without a trailing slash, as written in api.md. ``campaigns/<pk>/report`` is analytics.api.urls.
+# Paths without a trailing slash (docs/api.md). ``campaigns/<pk>/report`` is analytics.api.urls.
 urlpatterns = [
     path("campaigns", campaigns.as_view({"get": "list", "post": "create"}), name="api-campaigns"),
     path(

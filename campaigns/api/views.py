@@ -1,4 +1,4 @@
-"""Campaigns and messages API (api.md). Views validate, call one service, render; tenancy comes from
+"""Campaigns and messages API (docs/api.md). Views validate, call one service, render; tenancy comes from
 the base classes (another organisation's campaign is a 404)."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .serializers import (
 
 
 def _call(func, **kwargs):
-    """Maps the domain errors of a service to the API's statuses (api.md: 402, 409, 400)."""
+    """Maps the domain errors of a service to the API's statuses (docs/api.md, "Errors": 402, 409, 400)."""
     try:
         return func(**kwargs)
     except InvalidTransition as exc:

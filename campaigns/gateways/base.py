@@ -150,7 +150,7 @@ class Gateway(abc.ABC):
 
 
 def webhook_url(gateway_name: str, kind: str, base: str | None = None) -> str:
-    """Build the public webhook URL of api.md, on ``SITE_URL`` unless another base is given."""
+    """The public webhook URL (docs/api.md, "Webhooks"), on ``SITE_URL`` unless another base is given."""
     root = (base if base is not None else settings.SITE_URL).rstrip("/")
     return f"{root}/webhooks/sms/{gateway_name}/{kind}"
 

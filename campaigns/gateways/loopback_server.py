@@ -1,7 +1,7 @@
 """The loopback gateway: a real HTTP server that behaves like an SMS provider, shipped with the project.
 
 It is the sandbox (the "virtual phone" shows what it received), the gateway of development and of the
-integration tests, and the counterpart of the benchmark. It speaks the API of api.md:
+integration tests, and the counterpart of the benchmark. It speaks the API of docs/api.md, "Loopback gateway":
 
 - ``POST /messages`` ``{"messages": [{to, from, text, client_ref}]}`` -> ``{"results": [{client_ref, id,
   status: accepted|failed, error_code, retryable}]}``;

@@ -1,4 +1,4 @@
-"""Compliance endpoints of the public API (api.md): the number checker and the message preview."""
+"""Compliance endpoints of the public API (docs/api.md): the number checker and the message preview."""
 
 from __future__ import annotations
 

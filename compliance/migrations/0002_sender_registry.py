@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 # The names no organisation may send as, seeded for the operator to complete in the admin: banks, public
-# services, carriers and operators, the brands smishing borrows most (compliance.md section 4).
+# services, carriers and operators, the brands smishing borrows most (docs/compliance.md, "Senders").
 # (name, also refuse names containing it): only distinctive names refuse what contains them.
 PROTECTED = [
     # Banks and payment

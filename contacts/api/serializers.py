@@ -1,4 +1,4 @@
-"""API serializers of contacts, lists, imports and opt-outs (api.md): validate input and render output;
+"""API serializers of contacts, lists, imports and opt-outs (docs/api.md): validate input and render output;
 every write goes through a service."""
 
 from __future__ import annotations

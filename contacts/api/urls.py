@@ -7,7 +7,7 @@ lists = views.ContactListViewSet
 imports = views.ImportViewSet
 optouts = views.OptOutViewSet
 
-# Paths without a trailing slash, as written in api.md.
+# Paths without a trailing slash, as docs/api.md lists them.
 urlpatterns = [
     path("contacts", contacts.as_view({"get": "list", "post": "create"}), name="api-contacts"),
     path(

@@ -1,4 +1,4 @@
-"""API v1: contacts, lists, imports and opt-outs (api.md). Views validate, call a service, render."""
+"""API v1: contacts, lists, imports and opt-outs (docs/api.md). Views validate, call a service, render."""
 
 from __future__ import annotations
 

@@ -26,9 +26,9 @@ logger = logging.getLogger(__name__)
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus a machine ``code`` beside every ``detail`` (api.md), Django validation errors
-    raised by services rendered as 400 instead of 500, and a constraint broken by a concurrent request as
-    409 instead of 500."""
+    """DRF's handler, plus a machine ``code`` beside every ``detail`` (docs/api.md, "Errors"), Django
+    validation errors raised by services rendered as 400 instead of 500, and a constraint broken by a
+    concurrent request as 409 instead of 500."""
     if isinstance(exc, IntegrityError):
         # Services check what they can before writing; what still breaks a constraint at commit is a
         # concurrent change (a list or contact deleted meanwhile, foreign keys being checked at commit):
@@ -42,7 +42,7 @@ def exception_handler(exc, context):
         if hasattr(exc, "error_dict"):
             exc = exceptions.ValidationError(exc.message_dict)
         elif len(exc.error_list) == 1 and exc.error_list[0].code:
-            # One refusal with a reason code (e.g. ``link_blocked``): ``{"detail", "code"}`` as api.md says.
+            # One refusal with a reason code (e.g. ``link_blocked``): ``{"detail", "code"}`` (docs/api.md).
             exc = exceptions.ValidationError({"detail": exc.messages[0], "code": exc.error_list[0].code})
         else:
             exc = exceptions.ValidationError({"detail": exc.messages})

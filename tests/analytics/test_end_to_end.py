@@ -17,7 +17,7 @@ from analytics.links import body_for_counting, short_link_length
 from analytics.models import Click, LinkCode, TrackedLink
 from analytics.services import campaign_utm_set
 from billing.selectors import credits_balance
-from campaigns import pipeline
+from campaigns import enqueue, periodic
 from campaigns.models import Campaign, Message, MessageStatus
 from campaigns.services import campaign_create, campaign_estimate, campaign_launch, sms_send_transactional
 from campaigns.ui.composer import compose
@@ -58,9 +58,9 @@ def loopback(settings):
 @pytest.fixture
 def harness(monkeypatch, django_capture_on_commit_callbacks) -> Harness:
     h = Harness(capture=django_capture_on_commit_callbacks)
-    monkeypatch.setattr(pipeline, "enqueue_dispatch", lambda campaign_id: h.dispatches.append(campaign_id))
+    monkeypatch.setattr(enqueue, "enqueue_dispatch", lambda campaign_id: h.dispatches.append(campaign_id))
     monkeypatch.setattr(
-        pipeline,
+        enqueue,
         "enqueue_batch",
         lambda org_id, ids, countdown=None: h.batches.append((org_id, list(ids), countdown)),
     )
@@ -110,7 +110,7 @@ def test_launch_click_and_report_end_to_end(tenant_a, tenant_b, harness, loopbac
     assert credits_balance(tenant_a.org) == balance - 3  # reserved
 
     harness.run(now=MONDAY_10H)
-    pipeline.campaigns_settle(now=MONDAY_10H)
+    periodic.campaigns_settle(now=MONDAY_10H)
     sent = {row["to"]: row["text"] for row in requests.get(f"{loopback.url}/messages", timeout=5).json()}
     assert sent == {m.to: m.body for m in messages}  # the gateway got the tracked links
     statuses = set(Message.objects.filter(campaign=campaign).values_list("status", flat=True))

@@ -15,7 +15,7 @@ from analytics import selectors, services
 from analytics.links import links_for_messages, shorten_body
 from analytics.models import LinkCode
 from billing.services import credits_grant
-from campaigns import pipeline
+from campaigns import enqueue, pipeline
 from campaigns.gateways.base import Receipt
 from campaigns.models import Campaign, Message, MessageStatus
 from campaigns.replies import inbound_receive
@@ -46,9 +46,9 @@ def launch(tenant, n: int, monkeypatch, capture, *, name="Soldes", start=0, now=
         list_ids=[contact_list.pk],
     )  # fmt: skip
     dispatches, batches = [], []
-    monkeypatch.setattr(pipeline, "enqueue_dispatch", lambda cid: dispatches.append(cid))
+    monkeypatch.setattr(enqueue, "enqueue_dispatch", lambda cid: dispatches.append(cid))
     monkeypatch.setattr(
-        pipeline, "enqueue_batch", lambda org_id, ids, countdown=None: batches.append((org_id, ids))
+        enqueue, "enqueue_batch", lambda org_id, ids, countdown=None: batches.append((org_id, ids))
     )
     with capture(execute=True):
         campaign = campaign_launch(org=org, actor=tenant.owner, campaign=campaign, now=now)

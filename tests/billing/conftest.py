@@ -13,7 +13,8 @@ import pytest
 
 from billing.models import CreditPack
 from smsplatform.models import Membership
-from smsplatform.services import api_key_create, signup, user_create
+from smsplatform.onboarding import signup
+from smsplatform.services import api_key_create, user_create
 
 PASSWORD = "Long-enough-pw-1"
 PACKS = [(500, 3250), (1000, 5900), (5000, 26000), (10000, 47000), (50000, 195000)]

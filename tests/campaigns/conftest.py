@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from billing.services import credits_grant
-from campaigns import pipeline
+from campaigns import enqueue, pipeline
 from campaigns.gateways import signing
 from campaigns.gateways.base import reset_gateways
 from campaigns.gateways.loopback_server import LoopbackServer
@@ -96,9 +96,9 @@ class Harness:
 @pytest.fixture
 def harness(monkeypatch, django_capture_on_commit_callbacks) -> Harness:
     h = Harness(capture=django_capture_on_commit_callbacks)
-    monkeypatch.setattr(pipeline, "enqueue_dispatch", lambda campaign_id: h.dispatches.append(campaign_id))
+    monkeypatch.setattr(enqueue, "enqueue_dispatch", lambda campaign_id: h.dispatches.append(campaign_id))
     monkeypatch.setattr(
-        pipeline,
+        enqueue,
         "enqueue_batch",
         lambda org_id, ids, countdown=None: h.batches.append((org_id, list(ids), countdown)),
     )

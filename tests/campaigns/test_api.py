@@ -1,4 +1,4 @@
-"""Campaigns and messages API (api.md): shapes, statuses, roles, tenancy, query counts."""
+"""Campaigns and messages API (docs/api.md): shapes, statuses, roles, tenancy, query counts."""
 
 from __future__ import annotations
 
@@ -86,9 +86,9 @@ def test_launch_402_when_short_and_nothing_written(tenant_a):
 
 
 def test_launch_then_invalid_transitions_are_409(tenant_a, monkeypatch):
-    from campaigns import pipeline
+    from campaigns import enqueue
 
-    monkeypatch.setattr(pipeline, "enqueue_dispatch", lambda campaign_id: None)
+    monkeypatch.setattr(enqueue, "enqueue_dispatch", lambda campaign_id: None)
     api = tenant_a.api()
     contact_list, _ = make_audience(tenant_a, 2)
     campaign = make_campaign(tenant_a, contact_list)
@@ -149,9 +149,9 @@ def test_analyst_reads_but_cannot_write(tenant_a):
 
 
 def test_messages_list_filters_and_decoys(tenant_a, tenant_b, monkeypatch):
-    from campaigns import pipeline
+    from campaigns import enqueue
 
-    monkeypatch.setattr(pipeline, "enqueue_dispatch", lambda campaign_id: None)
+    monkeypatch.setattr(enqueue, "enqueue_dispatch", lambda campaign_id: None)
     contact_list, _ = make_audience(tenant_a, 3)
     campaign = make_campaign(tenant_a, contact_list)
     campaign_launch(org=tenant_a.org, actor=tenant_a.owner, campaign=campaign, now=MONDAY_10H)
@@ -185,9 +185,9 @@ def test_messages_list_filters_and_decoys(tenant_a, tenant_b, monkeypatch):
 
 @pytest.mark.parametrize("n", [2, 30])
 def test_list_query_counts_are_constant(tenant_a, django_assert_num_queries, monkeypatch, n):
-    from campaigns import pipeline
+    from campaigns import enqueue
 
-    monkeypatch.setattr(pipeline, "enqueue_dispatch", lambda campaign_id: None)
+    monkeypatch.setattr(enqueue, "enqueue_dispatch", lambda campaign_id: None)
     contact_list, _ = make_audience(tenant_a, n)
     for i in range(n):
         make_campaign(tenant_a, name=f"C{i}")

@@ -1,5 +1,6 @@
-"""New organisations send to the sandbox until the operator switches them to a real gateway (product.md,
-"Gateways and the sandbox"): the switch is per organisation, set in the operator's admin only."""
+"""New organisations send to the sandbox until the operator switches them to a real gateway
+(docs/operations.md, "Sandbox and real gateways"): the switch is per organisation, set in the operator's
+admin only."""
 
 from __future__ import annotations
 

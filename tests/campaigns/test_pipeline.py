@@ -10,7 +10,7 @@ from django.test import TestCase
 
 from billing.selectors import credit_reservation, credits_balance, credits_ledger_sum, credits_reserved
 from billing.services import InsufficientCredits, credits_debit, credits_grant
-from campaigns import pipeline
+from campaigns import periodic, pipeline
 from campaigns.errors import InvalidTransition
 from campaigns.gateways import get_gateway
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
@@ -90,14 +90,14 @@ def test_a_campaign_is_sent_once_to_each_recipient_and_credits_settle(tenant_a, 
     }
     assert Message.objects.filter(campaign=campaign, provider_id__isnull=True).count() == 0
 
-    assert pipeline.campaigns_settle(now=MONDAY_10H) == {"settled": 1, "waiting": 0}
+    assert periodic.campaigns_settle(now=MONDAY_10H) == {"settled": 1, "waiting": 0}
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.COMPLETED
     assert campaign.credits_spent == 12
     assert credits_balance(tenant_a.org) == 88
     assert_credits_consistent(tenant_a.org)
     # Settling again changes nothing.
-    assert pipeline.campaigns_settle(now=MONDAY_10H) == {"settled": 0, "waiting": 0}
+    assert periodic.campaigns_settle(now=MONDAY_10H) == {"settled": 0, "waiting": 0}
 
 
 def test_relaunch_is_refused_and_inserts_nothing(tenant_a, harness, loopback):
@@ -225,7 +225,7 @@ def test_a_crash_between_claim_and_gateway_is_reconciled_without_double_send(
     assert counts["stuck"] == 5 and counts["requeued"] == 5 and counts["confirmed_sent"] == 0
     harness.run(now=later)
     assert received(loopback) == {c.phone: 1 for c in contacts}
-    pipeline.campaigns_settle(now=later)
+    periodic.campaigns_settle(now=later)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.COMPLETED
     assert_credits_consistent(tenant_a.org)
@@ -284,7 +284,7 @@ def test_transient_errors_are_retried_then_fail_and_release(tenant_a, harness, l
     }
     assert set(Message.objects.filter(campaign=campaign).values_list("attempts", flat=True)) == {2}
     assert received(loopback) == {}
-    pipeline.campaigns_settle(now=MONDAY_10H)
+    periodic.campaigns_settle(now=MONDAY_10H)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.COMPLETED and campaign.credits_spent == 0
     assert credits_balance(tenant_a.org) == 100
@@ -339,7 +339,7 @@ def test_an_opt_out_recorded_after_the_batch_loaded_suppressions_still_stops_the
     assert stopper not in received(loopback)
     message = Message.objects.get(campaign=campaign, to=stopper)
     assert message.status == MessageStatus.BLOCKED and message.block_reason == "suppressed"
-    pipeline.campaigns_settle(now=MONDAY_10H)
+    periodic.campaigns_settle(now=MONDAY_10H)
     assert credits_balance(tenant_a.org) == 98
     assert_credits_consistent(tenant_a.org)
 
@@ -355,14 +355,14 @@ def test_quiet_hours_defer_with_the_instant_then_release_when_due(tenant_a, harn
     assert messages.first().reasons[0]["code"] == "outside_window"
     assert received(loopback) == {}
     assert pipeline.messages_release_deferred(now=next_morning - timedelta(minutes=1))["released"] == 0
-    assert pipeline.campaigns_settle(now=MONDAY_21H)["settled"] == 0
+    assert periodic.campaigns_settle(now=MONDAY_21H)["settled"] == 0
     released = pipeline.messages_release_deferred(now=next_morning)
     assert released == {"released": 3, "batches": 1}
     # Released once: the next run does not enqueue them again while their batch is queued.
     assert pipeline.messages_release_deferred(now=next_morning)["released"] == 0
     harness.run(now=next_morning)
     assert received(loopback) == {c.phone: 1 for c in contacts}
-    pipeline.campaigns_settle(now=next_morning)
+    periodic.campaigns_settle(now=next_morning)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.COMPLETED
     assert_credits_consistent(tenant_a.org)
@@ -387,7 +387,7 @@ def test_no_consent_is_blocked_with_its_reason_and_not_charged(tenant_a, harness
         Message.objects.filter(campaign=campaign).values_list("status", "block_reason").distinct()
     ) == [("blocked", "no_consent")]
     assert credits_balance(tenant_a.org) == 100
-    pipeline.campaigns_settle(now=MONDAY_10H)
+    periodic.campaigns_settle(now=MONDAY_10H)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.COMPLETED
     assert_credits_consistent(tenant_a.org)
@@ -463,14 +463,14 @@ def test_scheduled_campaigns_reserve_at_the_actual_launch(tenant_a, harness, loo
     campaign = launch(tenant_a, contact_list, scheduled_at=MONDAY_10H + timedelta(hours=2))
     assert campaign.status == CampaignStatus.SCHEDULED
     assert credits_balance(tenant_a.org) == 100 and Message.objects.count() == 0
-    assert pipeline.campaigns_launch_due(now=MONDAY_10H + timedelta(hours=1)) == {
+    assert periodic.campaigns_launch_due(now=MONDAY_10H + timedelta(hours=1)) == {
         "launched": 0,
         "failed": 0,
         "skipped": 0,
     }
     due = MONDAY_10H + timedelta(hours=2)
     with harness.capture(execute=True):
-        assert pipeline.campaigns_launch_due(now=due)["launched"] == 1
+        assert periodic.campaigns_launch_due(now=due)["launched"] == 1
     harness.run(now=due)
     assert received(loopback) == {c.phone: 1 for c in contacts}
 
@@ -478,7 +478,7 @@ def test_scheduled_campaigns_reserve_at_the_actual_launch(tenant_a, harness, loo
 def test_a_scheduled_campaign_without_credits_fails_with_its_reason(tenant_a, harness):
     contact_list, _ = make_audience(tenant_a, 5)
     campaign = launch(tenant_a, contact_list, body="a" * 4000, scheduled_at=MONDAY_10H + timedelta(hours=2))
-    assert pipeline.campaigns_launch_due(now=MONDAY_10H + timedelta(hours=3))["failed"] == 1
+    assert periodic.campaigns_launch_due(now=MONDAY_10H + timedelta(hours=3))["failed"] == 1
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.FAILED and campaign.failure_reason == "insufficient_credits"
     assert Message.objects.count() == 0
@@ -589,7 +589,7 @@ def test_a_mixed_audience_gets_exactly_the_allowed_messages(tenant_a, harness, l
     tomorrow = at.replace(hour=4, minute=0) + timedelta(days=1)
     pipeline.messages_release_deferred(now=tomorrow)
     harness.run(now=tomorrow)
-    pipeline.campaigns_settle(now=tomorrow)
+    periodic.campaigns_settle(now=tomorrow)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.COMPLETED and campaign.credits_spent == 110
     assert received(loopback) == {c.phone: 1 for c in allowed + reunion}

@@ -26,7 +26,7 @@ from django.db.models import Count, Sum
 
 from billing.selectors import credits_balance, credits_ledger_sum, credits_reserved, price_per_segment
 from billing.services import credits_grant
-from campaigns import pipeline
+from campaigns import periodic, pipeline
 from campaigns.gateways.base import reset_gateways
 from campaigns.gateways.loopback_server import LoopbackServer
 from campaigns.models import Campaign, CampaignStatus, Message
@@ -183,7 +183,7 @@ def spent_by_segments(campaign) -> int:
 
 def settle_until_completed(campaign, worker, timeout: float) -> None:
     def completed() -> bool:
-        pipeline.campaigns_settle()  # what beat does every 30 s
+        periodic.campaigns_settle()  # what beat does every 30 s
         return Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED
 
     _wait(completed, timeout, "campaign completed", worker)

@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from billing.selectors import credits_balance, credits_ledger_sum, credits_reserved
-from campaigns import pipeline
+from campaigns import enqueue, periodic, pipeline
 from campaigns.gateways.base import reset_gateways
 from campaigns.gateways.loopback_server import LoopbackServer
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
@@ -149,7 +149,7 @@ def test_a_campaign_through_a_real_worker(tenant_a, stack):
         campaign = _campaign(tenant_a, contact_list)
 
         def completed() -> bool:
-            pipeline.campaigns_settle()  # what beat does every 30 s
+            periodic.campaigns_settle()  # what beat does every 30 s
             return Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED
 
         _wait(completed, 90, "campaign completed", worker)
@@ -196,7 +196,7 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_sends_nothing_twice(tena
         worker = _start_worker(env, log)
 
         def completed() -> bool:
-            pipeline.campaigns_settle()
+            periodic.campaigns_settle()
             return Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED
 
         _wait(completed, 120, "campaign completed after the restart", worker)
@@ -223,7 +223,7 @@ def test_two_launches_racing_for_the_same_credits_never_overdraw(tenant_a, monke
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises whole transactions: there is no race to test")
-    monkeypatch.setattr(pipeline, "enqueue_dispatch", lambda campaign_id: None)
+    monkeypatch.setattr(enqueue, "enqueue_dispatch", lambda campaign_id: None)
     contact_list, _ = make_audience(tenant_a, 6)
     campaigns = [
         campaign_create(

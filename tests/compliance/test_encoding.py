@@ -15,7 +15,7 @@ from compliance.encoding import (
 
 EMOJI = "\U0001f600"
 
-# compliance.md section 5, checked against Twilio's segment calculator.
+# docs/compliance.md, "Encoding and segments": checked against Twilio's segment calculator.
 SPEC_VECTORS = [
     ("a" * 160, GSM7, 1),
     ("a" * 161, GSM7, 2),

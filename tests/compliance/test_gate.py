@@ -39,7 +39,7 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-# --- compliance.md worked examples ----------------------------------------------------------------
+# --- docs/compliance.md, "Worked examples" --------------------------------------------------------
 
 
 def test_2026_06_15_18h_utc_paris_reunion_guadeloupe():

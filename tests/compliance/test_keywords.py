@@ -12,7 +12,7 @@ from compliance.keywords import (
 )
 
 TABLE = [
-    # every opt-out keyword of compliance.md section 3
+    # every opt-out keyword of docs/compliance.md, "Keywords"
     ("STOP", OPT_OUT),
     ("STOP SMS", OPT_OUT),
     ("STOPSMS", OPT_OUT),

@@ -237,8 +237,7 @@ def test_malformed_stored_restrictions_fall_back_to_the_pack(tenant_a):
 
 
 def test_plain_words_in_english_and_discouraged_days():
-    from compliance.packs import effective_policy
-    from compliance.wording import describe_rules
+    from compliance.packs import describe_rules, effective_policy
 
     with translation.override("en"):
         text = describe_rules(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns import pipeline
+from campaigns import enqueue
 from campaigns.gateways.base import reset_gateways
 from campaigns.gateways.loopback_server import LoopbackServer
 from campaigns.models import InboundMessage, Message
@@ -102,7 +102,7 @@ def test_a_virtual_phone_reply_reaches_only_its_own_organisation(
     """With the loopback server running and forwarding replies to the platform's webhook, organisation
     A's virtual phone posts START "from" a number that organisation B texted later, with the same sender:
     B's opt-out must stand."""
-    monkeypatch.setattr(pipeline, "enqueue_batch", lambda *args, **kwargs: None)
+    monkeypatch.setattr(enqueue, "enqueue_batch", lambda *args, **kwargs: None)
     server = LoopbackServer(port=0, receipt_delay=3600, secret=SECRET, webhook_base=live_server.url).start()
     settings.LOOPBACK_GATEWAY_URL = server.url
     reset_gateways()

@@ -19,7 +19,7 @@ from compliance.models import ProtectedSenderName, SenderId
 from compliance.sender_registry import sender_reject
 from contacts.services import contact_create, contact_list_create, contacts_add_to_list
 from smsplatform.models import AuditEntry, Organisation, Role
-from smsplatform.services import signup
+from smsplatform.onboarding import signup
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.django_db

@@ -93,7 +93,7 @@ def test_concurrent_debits_never_take_the_balance_below_zero():
 
     from django.db import connections
 
-    from smsplatform.services import signup
+    from smsplatform.onboarding import signup
 
     _user, org = signup(email="race@example.com", password="Long-enough-pw-1", org_name="Race")
 

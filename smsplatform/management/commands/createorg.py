@@ -6,7 +6,8 @@ from django.db import transaction
 
 from smsplatform.countries import COUNTRY_CHOICES
 from smsplatform.models import User
-from smsplatform.services import api_key_create, organisation_create, user_create
+from smsplatform.onboarding import organisation_create
+from smsplatform.services import api_key_create, user_create
 
 
 class Command(BaseCommand):

@@ -8,8 +8,13 @@ import random
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from campaigns.models import Campaign
+from campaigns.services import campaign_create
+from contacts.models import Contact
+from contacts.services import contact_create, contact_list_get_or_create, contacts_add_to_list
 from smsplatform.models import Organisation, User
-from smsplatform.services import organisation_create, user_create
+from smsplatform.onboarding import organisation_create
+from smsplatform.services import user_create
 
 DEMO_EMAIL = "demo@smsplatform.local"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - a public demo login, printed by `make run`
@@ -128,9 +133,6 @@ class Command(BaseCommand):
         )
 
     def _contacts(self, org: Organisation, user: User) -> int:
-        from contacts.models import Contact
-        from contacts.services import contact_create, contact_list_get_or_create, contacts_add_to_list
-
         rng = random.Random(20261129)  # noqa: S311 - deterministic demo data, not security
         people = []
         for index in range(CONTACT_COUNT):
@@ -174,11 +176,6 @@ class Command(BaseCommand):
         return len(created_ids)
 
     def _campaign_draft(self, org, user, newsletter) -> None:
-        try:
-            from campaigns.models import Campaign
-            from campaigns.services import campaign_create
-        except ImportError:  # the campaigns module is optional for the demo
-            return
         if Campaign.objects.filter(org=org).exists():
             return
         campaign_create(

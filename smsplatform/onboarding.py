@@ -1,0 +1,156 @@
+"""Sign-up, the organisation's settings and the dashboard's first steps: what composes several apps.
+
+A new organisation gets its sign-up credits (billing) and, in the sandbox, its default sender ID
+(compliance); a change of brand or default sender goes through the sender registry; the dashboard's
+checklist reads contacts, campaigns and purchases. Billing and compliance both audit through
+smsplatform, so this composition cannot live in smsplatform.services without an import cycle: it sits
+above the apps, beside the views and URLs that call it (the layering contracts in pyproject.toml treat
+it as wiring)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from billing.models import Purchase, PurchaseStatus
+from billing.services import credits_grant
+from campaigns.models import Campaign, CampaignStatus, Template
+from compliance.sender_registry import default_sender_set, sender_register_default
+from contacts.models import Contact
+
+from .audit import audit_record
+from .countries import default_rule_pack_for_country, default_timezone_for_country
+from .models import Membership, Organisation, Role, User
+from .services import organisation_update, signup_claim, user_create
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "org"
+    slug = base
+    while Organisation.objects.filter(slug=slug).exists():
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return slug
+
+
+def organisation_create(
+    *,
+    name: str,
+    owner: User,
+    country: str = "FR",
+    timezone_name: str | None = None,
+    brand: str = "",
+    legal_name: str = "",
+    slug: str | None = None,
+) -> Organisation:
+    """A new tenant with its owner and the sign-up credits, in one transaction."""
+    with transaction.atomic():
+        org = Organisation(
+            name=name.strip(),
+            slug=slug or _unique_slug(name),
+            country=country.upper(),
+            timezone=timezone_name or default_timezone_for_country(country),
+            rule_pack=default_rule_pack_for_country(country),
+            brand=(brand or name).strip()[:100],
+            legal_name=legal_name or name.strip(),
+        )
+        org.full_clean()
+        org.save()
+        Membership.objects.create(org=org, user=owner, role=Role.OWNER)
+        audit_record(org=org, actor=owner, action="organisation.created", target=org, data={"name": org.name})
+        credits_grant(
+            org=org,
+            amount=settings.SIGNUP_FREE_CREDITS,
+            reference="signup",
+            actor=owner,
+            reason="Sign-up credits",
+        )
+        # In the sandbox the brand becomes the organisation's sender ID at once (when free), so that the
+        # first campaign is instant; elsewhere the operator approves sender IDs.
+        sender_register_default(org=org, actor=owner)
+    return org
+
+
+def signup(
+    *, email: str, password: str, org_name: str, country: str = "FR", full_name: str = ""
+) -> tuple[User, Organisation]:
+    """Sign-up: the user, their organisation, the owner membership and 100 free credits, or nothing."""
+    with transaction.atomic():
+        user = user_create(email=email, password=password, full_name=full_name)
+        org = organisation_create(name=org_name, owner=user, country=country)
+    return user, org
+
+
+def signup_confirm(token: str) -> tuple[User, Organisation]:
+    """Second step of a sign-up, from the emailed link: the account, its organisation and the free credits.
+    The link works once."""
+    pending = signup_claim(token)
+    email = pending["email"]
+    try:
+        with transaction.atomic():
+            if User.objects.filter(email__iexact=email).exists():
+                raise IntegrityError
+            user = User.objects.create_user(email=email, password=None)
+            user.password = pending["password_hash"]
+            user.save(update_fields=["password"])
+            org = organisation_create(name=pending["org_name"], owner=user, country=pending["country"])
+    except IntegrityError:
+        # Confirmed twice, or an invitation created the account meanwhile.
+        raise ValidationError(_("This address already has an account: log in.")) from None
+    return user, org
+
+
+def organisation_settings_update(*, org: Organisation, actor: User, **fields: Any) -> Organisation:
+    """The settings page's write: ``organisation_update`` and, in the same transaction, the sender
+    registry, since a default sender ID is one the organisation may hold. A name refused by the registry
+    (ValidationError on ``default_sender_id``) leaves the organisation unchanged."""
+    # Read before the update, which applies the new values to ``org``.
+    changed = {key for key, value in fields.items() if getattr(org, key, value) != value}
+    with transaction.atomic():
+        organisation_update(org=org, actor=actor, **fields)
+        if "default_sender_id" in changed and fields["default_sender_id"]:
+            default_sender_set(org=org, actor=actor, name=fields["default_sender_id"])
+        elif {"brand", "name"} & changed:
+            sender_register_default(org=org, actor=actor)
+    return org
+
+
+def onboarding_checklist(org: Organisation) -> list[dict]:
+    """The dashboard's first steps, each done or not, from existing data: four ``EXISTS`` queries on
+    indexed organisation foreign keys, whatever the size of the organisation."""
+    S = CampaignStatus
+    launched = (S.SCHEDULED, S.SENDING, S.PAUSED, S.COMPLETED)
+    has_campaign = Campaign.objects.filter(org=org).exists()
+    steps = [
+        (
+            "import",
+            _("Import your contacts"),
+            reverse("contacts:import"),
+            Contact.objects.filter(org=org).exists(),
+        ),
+        (
+            "message",
+            _("Write your first message"),
+            reverse("campaigns_ui:create"),
+            has_campaign or Template.objects.filter(org=org).exists(),
+        ),
+        (
+            "campaign",
+            _("Schedule your first campaign"),
+            reverse("campaigns_ui:list"),
+            has_campaign and Campaign.objects.filter(org=org, status__in=launched).exists(),
+        ),
+        (
+            "credits",
+            _("Buy credits"),
+            "/billing/",
+            Purchase.objects.filter(org=org, status=PurchaseStatus.PAID).exists(),
+        ),
+    ]
+    return [{"key": k, "label": label, "url": url, "done": done} for k, label, url, done in steps]
