@@ -3,7 +3,6 @@ GDPR requests and the public opt-in form. Views validate a form, call a service 
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from typing import Any
 
@@ -21,7 +20,7 @@ from django.views.generic import TemplateView
 
 from campaigns.selectors import contact_messages
 from compliance.selectors import suppression_list
-from smsplatform.client_ip import client_ip
+from smsplatform.client_ip import address_bucket, client_ip
 from smsplatform.models import Organisation
 from smsplatform.tenancy import OrgPageMixin, get_org_object_or_404
 from smsplatform.views import apply_validation_error
@@ -760,23 +759,10 @@ def _client_ip(request) -> str | None:
     return client_ip(request) or None
 
 
-def _rate_limit_bucket(address: str | None) -> str:
-    # One IPv6 subscriber gets a whole /64: counted per address, it would have 2**64 buckets.
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return "unknown"
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
 def _rate_limited(request, scope: str, limit: int, seconds: int = 3600) -> bool:
     """A fixed-window counter per client address in the cache: the public form must not become an SMS
     cannon."""
-    key = f"contacts:optin:{scope}:{_rate_limit_bucket(_client_ip(request))}"
+    key = f"contacts:optin:{scope}:{address_bucket(_client_ip(request) or '') or 'unknown'}"
     if cache.add(key, 1, seconds):
         return limit < 1
     try:

@@ -54,3 +54,16 @@ def client_ip(request) -> str:
         if not is_trusted_proxy(str(ip)):
             return str(ip)
     return remote
+
+
+def address_bucket(address: str) -> str | None:
+    """What a rate limit counts as one visitor: the address, or for IPv6 its /64 (one subscriber gets a
+    whole /64, so counting per address would let them rotate for free). None for a malformed address."""
+    ip = _parse(address)
+    if ip is None:
+        return None
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)

@@ -22,7 +22,6 @@ The address is the one ``smsplatform.client_ip.client_ip`` resolves, never a for
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,7 +32,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
-from .client_ip import client_ip
+from .client_ip import address_bucket, client_ip
 
 # Old failures are deleted every this many failures (a cheap, bounded clean-up under a spray).
 _CLEANUP_EVERY = 100
@@ -43,16 +42,7 @@ _FAILURE_LOG_RETENTION = timedelta(days=7)
 def throttle_ip(request) -> str | None:
     """The client address as throttling sees it (``AXES_CLIENT_IP_CALLABLE``): an IPv6 address is reduced
     to its /64, since rotating addresses inside one's own /64 costs nothing."""
-    raw = client_ip(request)
-    try:
-        ip = ipaddress.ip_address(raw)
-    except ValueError:
-        return None
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
-    return str(ip)
+    return address_bucket(client_ip(request))
 
 
 def throttle_username(request, credentials: dict | None) -> str | None:
