@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from . import services
+from .errors import InsufficientCredits, PaymentError, PurchaseError
 from .forms import CreditAdjustForm
 from .models import (
     BillingSettings,
@@ -28,7 +29,6 @@ from .models import (
     RegionPrice,
 )
 from .money import format_eur, unit_price_eur
-from .payments import PaymentError
 from .pdf import invoice_pdf
 from .selectors import credits_ledger_sum
 
@@ -82,7 +82,7 @@ class CreditAccountAdmin(ReadOnlyAdmin):
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
                 )
-            except services.InsufficientCredits as exc:
+            except InsufficientCredits as exc:
                 form.add_error("amount", str(exc))
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
@@ -197,7 +197,7 @@ class PurchaseAdmin(ReadOnlyAdmin):
                 services.purchase_refund(
                     org=purchase.org, actor=request.user, purchase=purchase, reason="refunded by the operator"
                 )
-            except (services.PurchaseError, services.InsufficientCredits, PaymentError) as exc:
+            except (PurchaseError, InsufficientCredits, PaymentError) as exc:
                 self.message_user(request, f"{purchase.reference}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"{purchase.reference} refunded.", messages.SUCCESS)

@@ -9,7 +9,7 @@ from django.conf import settings
 
 def vat_rate() -> Decimal:
     """The VAT rate in percent (France: 20)."""
-    return Decimal(str(getattr(settings, "BILLING_VAT_RATE", "20.00"))).quantize(Decimal("0.01"))
+    return Decimal(str(settings.BILLING_VAT_RATE)).quantize(Decimal("0.01"))
 
 
 def vat_of(ht_cents: int, rate: Decimal | None = None) -> int:

@@ -15,13 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-
-class PaymentError(Exception):
-    """The provider refused or could not be reached; nothing was charged."""
-
-
-class WebhookRejected(Exception):
-    """A webhook whose signature or body cannot be trusted: answered 400, nothing is done."""
+from .errors import PaymentError, WebhookRejected
 
 
 @dataclass(frozen=True)
@@ -63,10 +57,10 @@ class StripeAdapter:
     def _client(self):
         import stripe
 
-        secret = getattr(settings, "STRIPE_SECRET_KEY", "")
+        secret = settings.STRIPE_SECRET_KEY
         if not secret:
             raise PaymentError("STRIPE_SECRET_KEY is not set.")
-        base = getattr(settings, "STRIPE_API_BASE", "") or None
+        base = settings.STRIPE_API_BASE or None
         return stripe.StripeClient(
             secret, base_addresses={"api": base} if base else None, max_network_retries=2
         )
@@ -123,7 +117,7 @@ class StripeAdapter:
         """Verifies the ``Stripe-Signature`` header (HMAC of the exact body, with a timestamp tolerance)."""
         import stripe
 
-        secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "")
+        secret = settings.STRIPE_WEBHOOK_SECRET
         if not secret:
             raise WebhookRejected("STRIPE_WEBHOOK_SECRET is not set.")
         try:

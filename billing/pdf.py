@@ -31,14 +31,27 @@ def _rate(rate: Decimal) -> str:
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     is_note = invoice.kind == InvoiceKind.CREDIT_NOTE
-    issuer, buyer = invoice.issuer, invoice.buyer
+    pdf = _blank_document(invoice)
+    _title(pdf, invoice, is_note)
+    _parties(pdf, invoice.issuer, invoice.buyer)
+    _line(pdf, invoice)
+    _totals(pdf, invoice)
+    _terms(pdf, is_note)
+    return bytes(pdf.output())
+
+
+def _blank_document(invoice: Invoice) -> FPDF:
     pdf = FPDF(format="A4")
     pdf.set_title(_latin1(invoice.number))
-    pdf.set_author(_latin1(issuer.get("name", "")))
+    pdf.set_author(_latin1(invoice.issuer.get("name", "")))
     pdf.set_creation_date(invoice.issued_at)
     pdf.add_page()
     pdf.set_auto_page_break(auto=True, margin=20)
+    return pdf
 
+
+def _title(pdf: FPDF, invoice: Invoice, is_note: bool) -> None:
+    """The kind and number, the date of issue and, for a credit note, the invoice it corrects."""
     pdf.set_font("Helvetica", "B", 16)
     pdf.cell(
         0,
@@ -56,19 +69,41 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         )
     pdf.ln(4)
 
-    top = pdf.get_y()
-    pdf.set_font("Helvetica", "B", 10)
-    pdf.multi_cell(90, 5, _latin1("Émetteur"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    issuer_lines = [
+
+def _issuer_lines(issuer: dict) -> list[str]:
+    return [
         issuer.get("name", ""),
         issuer.get("address", ""),
         f"SIREN : {issuer.get('siren', '')}",
         f"TVA intracommunautaire : {issuer.get('vat_number', '')}",
         issuer.get("email", ""),
     ]
+
+
+def _buyer_lines(buyer: dict) -> list[str]:
+    lines = [buyer.get("legal_name", "")]
+    if buyer.get("name") and buyer.get("name") != buyer.get("legal_name"):
+        lines.append(buyer["name"])
+    lines += [buyer.get("address", ""), f"Pays : {buyer.get('country', '')}"]
+    if buyer.get("siren"):
+        lines.append(f"SIREN : {buyer['siren']}")
+    if buyer.get("vat_number"):
+        lines.append(f"TVA intracommunautaire : {buyer['vat_number']}")
+    return lines
+
+
+def _parties(pdf: FPDF, issuer: dict, buyer: dict) -> None:
+    """The issuer on the left and the buyer on the right, side by side from the same height."""
+    top = pdf.get_y()
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.multi_cell(90, 5, _latin1("Émetteur"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
     pdf.multi_cell(
-        90, 5, _latin1("\n".join(line for line in issuer_lines if line)), new_x="LMARGIN", new_y="NEXT"
+        90,
+        5,
+        _latin1("\n".join(line for line in _issuer_lines(issuer) if line)),
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
     left_bottom = pdf.get_y()
 
@@ -76,20 +111,15 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.set_font("Helvetica", "B", 10)
     pdf.multi_cell(90, 5, _latin1("Client"), new_x="LEFT", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
-    buyer_lines = [buyer.get("legal_name", "")]
-    if buyer.get("name") and buyer.get("name") != buyer.get("legal_name"):
-        buyer_lines.append(buyer["name"])
-    buyer_lines += [buyer.get("address", ""), f"Pays : {buyer.get('country', '')}"]
-    if buyer.get("siren"):
-        buyer_lines.append(f"SIREN : {buyer['siren']}")
-    if buyer.get("vat_number"):
-        buyer_lines.append(f"TVA intracommunautaire : {buyer['vat_number']}")
     pdf.set_x(110)
     pdf.multi_cell(
-        90, 5, _latin1("\n".join(line for line in buyer_lines if line)), new_x="LMARGIN", new_y="NEXT"
+        90, 5, _latin1("\n".join(line for line in _buyer_lines(buyer) if line)), new_x="LMARGIN", new_y="NEXT"
     )
     pdf.set_y(max(left_bottom, pdf.get_y()) + 8)
 
+
+def _line(pdf: FPDF, invoice: Invoice) -> None:
+    """The one line of the document: the credits, their quantity, unit price and amount excluding VAT."""
     widths = (95, 25, 35, 35)
     pdf.set_font("Helvetica", "B", 10)
     for width, title in zip(
@@ -105,6 +135,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         pdf.cell(width, 8, _latin1(value), border=1)
     pdf.ln(12)
 
+
+def _totals(pdf: FPDF, invoice: Invoice) -> None:
     for label, value, bold in (
         ("Total HT", _eur(invoice.amount_ht_cents), False),
         (f"TVA {_rate(invoice.vat_rate)}", _eur(invoice.vat_cents), False),
@@ -115,6 +147,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         pdf.cell(35, 7, _latin1(label), border=1)
         pdf.cell(35, 7, _latin1(value), border=1, align="R", new_x="LMARGIN", new_y="NEXT")
 
+
+def _terms(pdf: FPDF, is_note: bool) -> None:
     pdf.ln(8)
     pdf.set_font("Helvetica", "", 8)
     terms = (
@@ -125,4 +159,3 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         "indemnité forfaitaire pour frais de recouvrement de 40 EUR."
     )
     pdf.multi_cell(0, 4, _latin1(terms))
-    return bytes(pdf.output())

@@ -54,7 +54,7 @@ def credit_reservation(org: Organisation, reference: str) -> CreditReservation |
 
 def default_price_per_segment() -> int:
     """What a segment to a region missing from the table costs (``BILLING_DEFAULT_PRICE_PER_SEGMENT``)."""
-    return int(getattr(settings, "BILLING_DEFAULT_PRICE_PER_SEGMENT", 3))
+    return settings.BILLING_DEFAULT_PRICE_PER_SEGMENT
 
 
 def prices_for_regions(regions: Iterable[str | None]) -> dict[str, int]:

@@ -22,10 +22,11 @@ from django.views.generic import DetailView, TemplateView
 from smsplatform.tenancy import OrgObjectMixin, OrgPageMixin, get_org_object_or_404
 
 from . import selectors, services
+from .errors import EventNotReady, PaymentError, WebhookRejected
 from .forms import BillingSettingsForm, BuyForm
 from .models import Invoice, Purchase, PurchaseStatus
 from .money import vat_rate
-from .payments import PaymentError, StripeAdapter, WebhookRejected, fake_payments_allowed
+from .payments import StripeAdapter, fake_payments_allowed
 from .pdf import invoice_pdf
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ class StripeWebhookView(View):
             outcome = services.payment_event_handle(
                 provider="stripe", event_id=event.id, event_type=event.type, data=event.data
             )
-        except services.EventNotReady as exc:
+        except EventNotReady as exc:
             # Not recorded: Stripe delivers non-2xx events again later, when the payment is known.
             logger.info("Stripe event %s deferred: %s", event.id, exc)
             return JsonResponse({"detail": "not ready, retry later"}, status=409)

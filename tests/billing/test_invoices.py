@@ -58,22 +58,22 @@ def test_a_rolled_back_purchase_gives_its_number_back(org, owner, packs, monkeyp
     first = paid_purchase(org, owner, packs[0])
     n = Invoice.objects.get(purchase=first).sequence_number
     purchase, _ = purchase_start(org=org, actor=owner, pack=packs[0], success_url="x", cancel_url="y")
-    from billing import services
+    from billing.services import purchases
 
     def boom(**kwargs):
         raise RuntimeError("audit failed")
 
-    real = services.audit_record
+    real = purchases.audit_record
 
     def failing_audit(**kwargs):
         if kwargs.get("action") == "purchase.paid":
             boom()
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "audit_record", failing_audit)
+    monkeypatch.setattr(purchases, "audit_record", failing_audit)
     with pytest.raises(RuntimeError):
         purchase_confirm(purchase=purchase)
-    monkeypatch.setattr(services, "audit_record", real)
+    monkeypatch.setattr(purchases, "audit_record", real)
     purchase_confirm(purchase=purchase)
     assert Invoice.objects.get(purchase=purchase).sequence_number == n + 1
 

@@ -12,6 +12,7 @@ from billing.services import (
     credits_reserve,
     credits_settle,
 )
+from smsplatform.errors import DomainError
 from smsplatform.models import AuditEntry
 
 
@@ -45,6 +46,17 @@ def test_reserve_more_than_balance_raises_and_writes_nothing(org):
     assert CreditEntry.objects.count() == entries
     assert not CreditReservation.objects.filter(org=org).exists()
     assert credits_balance(org) == 100
+
+
+def test_insufficient_credits_is_a_domain_error_answered_402():
+    exc = InsufficientCredits(needed=1200, available=800)
+    assert isinstance(exc, DomainError) and exc.http_status == 402
+    # The body the API answered before the common handler existed (docs/api.md, "Errors").
+    assert exc.data() == {
+        "detail": "This launch needs 1200 credits; 800 are available.",
+        "code": "insufficient_credits",
+    }
+    assert str(exc) == "1200 credits needed, 800 available."
 
 
 def test_reserve_twice_adds_to_the_same_reservation(org):

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from billing.errors import PaymentError
 from billing.models import Invoice, InvoiceKind, PaymentEvent, Purchase, PurchaseStatus
-from billing.payments import PaymentError
 from billing.selectors import credits_balance, credits_ledger_sum
 from billing.services import purchase_refund, purchase_start
 
