@@ -137,13 +137,13 @@ def onboarding_checklist(org: Organisation) -> list[dict]:
         (
             "message",
             _("Write your first message"),
-            reverse("campaigns_ui:create"),
+            reverse("campaigns:create"),
             has_campaign or Template.objects.filter(org=org).exists(),
         ),
         (
             "campaign",
             _("Schedule your first campaign"),
-            reverse("campaigns_ui:list"),
+            reverse("campaigns:list"),
             has_campaign and Campaign.objects.filter(org=org, status__in=launched).exists(),
         ),
         (

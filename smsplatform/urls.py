@@ -44,7 +44,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("contacts/", include("contacts.urls")),
     path("compliance/", include("compliance.urls")),
-    path("campaigns/", include("campaigns.ui.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("billing/", include("billing.urls")),
     path("webhooks/sms/", include("campaigns.webhook_urls")),

@@ -1,5 +1,6 @@
 """Campaigns and messages API (docs/api.md). Views validate, call one service, render; tenancy comes from
-the base classes (another organisation's campaign is a 404)."""
+the base classes (another organisation's campaign is a 404), and a service's refusal renders itself
+(:class:`smsplatform.errors.DomainError`, through ``smsplatform.api.exceptions``: 402, 409, 400)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
-from billing.services import InsufficientCredits
-from smsplatform.api.exceptions import Conflict, PaymentRequired
 from smsplatform.tenancy import TenantModelViewSet, TenantViewSet
 
 from .. import services
-from ..errors import EmptyAudience, InvalidTransition
 from ..models import Campaign, Message, MessageStatus
 from .serializers import (
     CampaignInputSerializer,
@@ -23,21 +21,6 @@ from .serializers import (
     EstimateSerializer,
     MessageSerializer,
 )
-
-
-def _call(func, **kwargs):
-    """Maps the domain errors of a service to the API's statuses (docs/api.md, "Errors": 402, 409, 400)."""
-    try:
-        return func(**kwargs)
-    except InvalidTransition as exc:
-        raise Conflict(detail=exc.detail, code=exc.code)
-    except InsufficientCredits as exc:
-        raise PaymentRequired(
-            detail=f"This launch needs {exc.needed} credits; {exc.available} are available.",
-            code="insufficient_credits",
-        )
-    except EmptyAudience as exc:
-        raise DRFValidationError({"detail": exc.detail, "code": exc.code})
 
 
 class CampaignViewSet(TenantModelViewSet):
@@ -67,9 +50,7 @@ class CampaignViewSet(TenantModelViewSet):
         data = CampaignInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = {k: v for k, v in data.validated_data.items() if k in request.data}
-        campaign = _call(
-            services.campaign_update, org=self.org, actor=request.user, campaign=campaign, **fields
-        )
+        campaign = services.campaign_update(org=self.org, actor=request.user, campaign=campaign, **fields)
         return Response(CampaignSerializer(campaign).data)
 
     def update(self, request, *args, **kwargs):
@@ -77,7 +58,7 @@ class CampaignViewSet(TenantModelViewSet):
 
     def destroy(self, request, *args, **kwargs):
         campaign = self.get_object()
-        _call(services.campaign_delete, org=self.org, actor=request.user, campaign=campaign)
+        services.campaign_delete(org=self.org, actor=request.user, campaign=campaign)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=EstimateInputSerializer, responses=EstimateSerializer)
@@ -91,7 +72,7 @@ class CampaignViewSet(TenantModelViewSet):
 
     def _transition(self, request, service):
         campaign = self.get_object()
-        campaign = _call(service, org=self.org, actor=request.user, campaign=campaign)
+        campaign = service(org=self.org, actor=request.user, campaign=campaign)
         return Response(CampaignSerializer(campaign).data)
 
     @extend_schema(request=None, responses=CampaignSerializer)

@@ -6,6 +6,9 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from smsplatform.errors import DomainError
 
 
 class Conflict(exceptions.APIException):
@@ -16,19 +19,17 @@ class Conflict(exceptions.APIException):
     default_code = "invalid_state"
 
 
-class PaymentRequired(exceptions.APIException):
-    status_code = status.HTTP_402_PAYMENT_REQUIRED
-    default_detail = "Your credits do not cover this action."
-    default_code = "insufficient_credits"
-
-
 logger = logging.getLogger(__name__)
 
 
 def exception_handler(exc, context):
     """DRF's handler, plus a machine ``code`` beside every ``detail`` (docs/api.md, "Errors"), Django
     validation errors raised by services rendered as 400 instead of 500, and a constraint broken by a
-    concurrent request as 409 instead of 500."""
+    concurrent request as 409 instead of 500. A :class:`DomainError` a service raised answers its own
+    status with its own body (``detail``, ``code`` and what the error adds)."""
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(exc.data(), status=exc.http_status)
     if isinstance(exc, IntegrityError):
         # Services check what they can before writing; what still breaks a constraint at commit is a
         # concurrent change (a list or contact deleted meanwhile, foreign keys being checked at commit):

@@ -18,9 +18,9 @@ from analytics.models import Click, LinkCode, TrackedLink
 from analytics.services import campaign_utm_set
 from billing.selectors import credits_balance
 from campaigns import enqueue, periodic
+from campaigns.composer import compose
 from campaigns.models import Campaign, Message, MessageStatus
 from campaigns.services import campaign_create, campaign_estimate, campaign_launch, sms_send_transactional
-from campaigns.ui.composer import compose
 from compliance.encoding import count_segments
 from smsplatform.models import Role
 from tests.campaigns.conftest import MONDAY_10H, SECRET, Harness, make_audience

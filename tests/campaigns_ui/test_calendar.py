@@ -23,7 +23,7 @@ def scheduled(tenant, contact_list, when, **fields):
 
 
 def feed(client, start, end):
-    response = client.get(reverse("campaigns_ui:calendar_events"), {"start": start, "end": end})
+    response = client.get(reverse("campaigns:calendar_events"), {"start": start, "end": end})
     assert response.status_code == 200
     return response.json()
 
@@ -49,7 +49,7 @@ def test_feed_contains_only_the_organisations_campaigns(tenant_a, tenant_b, audi
 
 
 def test_calendar_page_loads_fullcalendar_without_inline_script(tenant_a):
-    html = tenant_a.client().get(reverse("campaigns_ui:calendar")).content.decode()
+    html = tenant_a.client().get(reverse("campaigns:calendar")).content.decode()
     assert "vendor/fullcalendar.min.js" in html and "vendor/fullcalendar-locales.min.js" in html
     assert "js/calendar.js" in html
     assert 'id="calendar-config" type="application/json"' in html
@@ -61,7 +61,7 @@ def test_drag_reschedules_a_scheduled_campaign(tenant_a, audience):
     new = future_local(days=14, weekday=TUESDAY, hour=15, minute=30)
     client = tenant_a.client()
     response = client.post(
-        reverse("campaigns_ui:reschedule", args=[campaign.pk]), {"at": new.replace(tzinfo=None).isoformat()}
+        reverse("campaigns:reschedule", args=[campaign.pk]), {"at": new.replace(tzinfo=None).isoformat()}
     )
     assert response.status_code == 200, response.content
     campaign.refresh_from_db()
@@ -74,20 +74,20 @@ def test_drag_refuses_a_campaign_that_is_not_scheduled_or_a_past_date(tenant_a, 
     client = tenant_a.client()
     draft = make_campaign(tenant_a, audience)
     at = future_local(days=10).replace(tzinfo=None).isoformat()
-    response = client.post(reverse("campaigns_ui:reschedule", args=[draft.pk]), {"at": at})
+    response = client.post(reverse("campaigns:reschedule", args=[draft.pk]), {"at": at})
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_state_draft"
 
     services.campaign_launch(org=tenant_a.org, actor=tenant_a.owner, campaign=draft)
-    response = client.post(reverse("campaigns_ui:reschedule", args=[draft.pk]), {"at": at})
+    response = client.post(reverse("campaigns:reschedule", args=[draft.pk]), {"at": at})
     assert response.status_code == 409
     draft.refresh_from_db()
     assert draft.scheduled_at is None
 
     campaign = scheduled(tenant_a, audience, future_local(days=10))
-    response = client.post(reverse("campaigns_ui:reschedule", args=[campaign.pk]), {"at": "2020-01-01T10:00"})
+    response = client.post(reverse("campaigns:reschedule", args=[campaign.pk]), {"at": "2020-01-01T10:00"})
     assert response.status_code == 400
-    response = client.post(reverse("campaigns_ui:reschedule", args=[campaign.pk]), {"at": "not a date"})
+    response = client.post(reverse("campaigns:reschedule", args=[campaign.pk]), {"at": "not a date"})
     assert response.status_code == 400
 
 
@@ -96,7 +96,7 @@ def test_preview_counts_recipients_deferred_on_a_sunday_and_until_when(tenant_a)
     add_contacts(tenant_a, 1, consent="none", contact_list=contact_list)
     campaign = scheduled(tenant_a, contact_list, future_local(days=10, weekday=TUESDAY))
     sunday = future_local(days=10, weekday=SUNDAY, hour=11)
-    url = reverse("campaigns_ui:at_preview", args=[campaign.pk])
+    url = reverse("campaigns:at_preview", args=[campaign.pk])
     data = tenant_a.client().get(url, {"at": sunday.replace(tzinfo=None).isoformat()}).json()
     assert data["recipients"] == 4
     assert data["deferred"] == 3
@@ -121,7 +121,7 @@ def test_preview_counts_recipients_deferred_on_a_sunday_and_until_when(tenant_a)
 def test_composer_window_preview_for_an_unsaved_campaign(tenant_a, audience):
     sunday = future_local(days=10, weekday=SUNDAY, hour=11)
     response = tenant_a.client().post(
-        reverse("campaigns_ui:window"),
+        reverse("campaigns:window"),
         {
             "list_ids": [audience.pk],
             "category": "marketing",
@@ -135,7 +135,7 @@ def test_composer_window_preview_for_an_unsaved_campaign(tenant_a, audience):
     assert "08:00" in html
     # Transactional messages are not held by sending windows.
     response = tenant_a.client().post(
-        reverse("campaigns_ui:window"),
+        reverse("campaigns:window"),
         {
             "list_ids": [audience.pk],
             "category": "transactional",

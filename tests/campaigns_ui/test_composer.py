@@ -22,7 +22,7 @@ EMOJI = "\U0001f389"
 
 def counter(client, **data):
     data.setdefault("category", "marketing")
-    response = client.post(reverse("campaigns_ui:counter"), data, HTTP_HX_REQUEST="true")
+    response = client.post(reverse("campaigns:counter"), data, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     html = response.content.decode()
     encoding = re.search(r'data-encoding="([^"]+)"', html).group(1)
@@ -65,7 +65,7 @@ def test_counter_explains_a_refused_sender(tenant_a):
 
 def test_fix_endpoint_replaces_one_character_or_all(tenant_a):
     client = tenant_a.client()
-    url = reverse("campaigns_ui:fix")
+    url = reverse("campaigns:fix")
     body = f"C’est la fête {EMOJI} !"
     data = client.post(url, {"body": body, "char": EMOJI}).json()
     assert data["body"] == "C’est la fête !"
@@ -85,7 +85,7 @@ def test_fix_endpoint_replaces_one_character_or_all(tenant_a):
 def test_composer_page_has_merge_buttons_templates_and_no_inline_script(tenant_a):
     Template.objects.create(org=tenant_a.org, name="Horaires", body="Ouvert dimanche {first_name|client}")
     add_contacts(tenant_a, 1)
-    response = tenant_a.client().get(reverse("campaigns_ui:create"))
+    response = tenant_a.client().get(reverse("campaigns:create"))
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-insert="{first_name|' in html
@@ -99,37 +99,37 @@ def test_composer_page_has_merge_buttons_templates_and_no_inline_script(tenant_a
 def test_template_save_from_composer_and_reuse(tenant_a, tenant_b):
     client = tenant_a.client()
     response = client.post(
-        reverse("campaigns_ui:templates"),
+        reverse("campaigns:templates"),
         {"name": "Fête", "body": "Bonne fête {first_name|à vous} !"},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     template = Template.objects.get(org=tenant_a.org, name="Fête")
-    page = client.get(reverse("campaigns_ui:create") + f"?template={template.pk}").content.decode()
+    page = client.get(reverse("campaigns:create") + f"?template={template.pk}").content.decode()
     assert "Bonne fête {first_name|à vous} !" in page
     # Another organisation's template is not offered.
     other = Template.objects.create(org=tenant_b.org, name="Secret", body="Texte secret de B")
-    page = client.get(reverse("campaigns_ui:create") + f"?template={other.pk}").content.decode()
+    page = client.get(reverse("campaigns:create") + f"?template={other.pk}").content.decode()
     assert "Texte secret de B" not in page
-    assert client.post(reverse("campaigns_ui:template_delete", args=[other.pk])).status_code == 404
-    assert client.post(reverse("campaigns_ui:template_delete", args=[template.pk])).status_code == 302
+    assert client.post(reverse("campaigns:template_delete", args=[other.pk])).status_code == 404
+    assert client.post(reverse("campaigns:template_delete", args=[template.pk])).status_code == 302
     assert not Template.objects.filter(pk=template.pk).exists()
 
 
 def _verify_own_number(client, org, phone="06 12 34 56 78"):
     """The two steps of the composer's test box: a code sent by SMS, then typed back."""
-    sent = client.post(reverse("campaigns_ui:own_number_code"), {"phone": phone}, HTTP_HX_REQUEST="true")
+    sent = client.post(reverse("campaigns:own_number_code"), {"phone": phone}, HTTP_HX_REQUEST="true")
     assert sent.status_code == 200, sent.content
     assert "own-number-code" in sent.content.decode()
     message = Message.objects.filter(org=org, reason="test_phone_code").latest("id")
     code = re.search(r"\b(\d{6})\b", message.body).group(1)
-    return client.post(reverse("campaigns_ui:own_number_confirm"), {"code": code}, HTTP_HX_REQUEST="true")
+    return client.post(reverse("campaigns:own_number_confirm"), {"code": code}, HTTP_HX_REQUEST="true")
 
 
 def test_test_send_goes_to_the_verified_own_number_only(tenant_a):
     client = tenant_a.client(Role.MARKETER)
     send = {"body": "Bonjour {first_name|Zoé}", "category": "marketing", "phone": "+33699999999"}
-    refused = client.post(reverse("campaigns_ui:test_send"), send, HTTP_HX_REQUEST="true")
+    refused = client.post(reverse("campaigns:test_send"), send, HTTP_HX_REQUEST="true")
     assert refused.status_code == 400
     assert "Verify your mobile number first" in refused.content.decode() or "Vérifiez" in (
         refused.content.decode()
@@ -144,19 +144,19 @@ def test_test_send_goes_to_the_verified_own_number_only(tenant_a):
     assert user.verified_test_phone == "+33612345678"
     assert user.test_phone_code_hash == ""  # nothing left to guess
 
-    response = client.post(reverse("campaigns_ui:test_send"), send, HTTP_HX_REQUEST="true")
+    response = client.post(reverse("campaigns:test_send"), send, HTTP_HX_REQUEST="true")
     assert response.status_code == 200, response.content
     message = Message.objects.get(org=tenant_a.org, reason="test_send")
     # The posted number is ignored: a test only ever reaches the user's own, verified mobile.
     assert message.to == "+33612345678"
     assert message.body == "Bonjour Zoé STOP au 36111"
     assert message.category == "transactional"
-    page = client.get(reverse("campaigns_ui:create")).content.decode()
+    page = client.get(reverse("campaigns:create")).content.decode()
     assert "+33612345678" in page and 'data-testid="test-send"' in page
-    assert tenant_a.client(Role.ANALYST).post(reverse("campaigns_ui:test_send"), send).status_code == 403
+    assert tenant_a.client(Role.ANALYST).post(reverse("campaigns:test_send"), send).status_code == 403
     assert (
         tenant_a.client(Role.ANALYST)
-        .post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"})
+        .post(reverse("campaigns:own_number_code"), {"phone": "0612345678"})
         .status_code
         == 403
     )
@@ -167,28 +167,28 @@ def test_own_number_verification_refuses_bad_input(tenant_a):
 
     client = tenant_a.client(Role.MARKETER)
     user = tenant_a.users[Role.MARKETER]
-    bad = client.post(reverse("campaigns_ui:own_number_code"), {"phone": "123"}, HTTP_HX_REQUEST="true")
+    bad = client.post(reverse("campaigns:own_number_code"), {"phone": "123"}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 400 and 'role="alert"' in bad.content.decode()
     suppression_add(org=tenant_a.org, phone_e164="+33677777777", source="manual")
     stopped = client.post(
-        reverse("campaigns_ui:own_number_code"), {"phone": "06 77 77 77 77"}, HTTP_HX_REQUEST="true"
+        reverse("campaigns:own_number_code"), {"phone": "06 77 77 77 77"}, HTTP_HX_REQUEST="true"
     )
     assert stopped.status_code == 400 and "START" in stopped.content.decode()
     assert not Message.objects.filter(org=tenant_a.org, reason="test_phone_code").exists()
 
-    assert client.post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"}).status_code == 200
+    assert client.post(reverse("campaigns:own_number_code"), {"phone": "0612345678"}).status_code == 200
     # A second code within the minute would cost another SMS for nothing.
-    again = client.post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"})
+    again = client.post(reverse("campaigns:own_number_code"), {"phone": "0612345678"})
     assert again.status_code == 400
     assert Message.objects.filter(org=tenant_a.org, reason="test_phone_code").count() == 1
 
     for _ in range(5):
-        wrong = client.post(reverse("campaigns_ui:own_number_confirm"), {"code": "000000x"})
+        wrong = client.post(reverse("campaigns:own_number_confirm"), {"code": "000000x"})
         assert wrong.status_code == 400
     user.refresh_from_db()
     assert user.test_phone_code_attempts == 5 and user.verified_test_phone == ""
     code = re.search(r"(\d{6})", Message.objects.get(reason="test_phone_code").body).group(1)
-    locked_out = client.post(reverse("campaigns_ui:own_number_confirm"), {"code": code})
+    locked_out = client.post(reverse("campaigns:own_number_confirm"), {"code": code})
     assert locked_out.status_code == 400  # even the right code, after five wrong ones
     user.refresh_from_db()
     assert user.verified_test_phone == ""
@@ -202,12 +202,12 @@ def test_an_expired_code_is_refused(tenant_a):
     from smsplatform.models import User
 
     client = tenant_a.client(Role.MARKETER)
-    assert client.post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"}).status_code == 200
+    assert client.post(reverse("campaigns:own_number_code"), {"phone": "0612345678"}).status_code == 200
     code = re.search(r"(\d{6})", Message.objects.get(reason="test_phone_code").body).group(1)
     User.objects.filter(pk=tenant_a.users[Role.MARKETER].pk).update(
         test_phone_code_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    expired = client.post(reverse("campaigns_ui:own_number_confirm"), {"code": code})
+    expired = client.post(reverse("campaigns:own_number_confirm"), {"code": code})
     assert expired.status_code == 400
 
 
@@ -217,7 +217,7 @@ def test_a_shop_without_credits_is_told_so_when_asking_for_a_code(tenant_a):
 
     credits_debit(org=tenant_a.org, amount=credits_balance(tenant_a.org), reference="test")
     client = tenant_a.client(Role.MARKETER)
-    response = client.post(reverse("campaigns_ui:own_number_code"), {"phone": "0612345678"})
+    response = client.post(reverse("campaigns:own_number_code"), {"phone": "0612345678"})
     assert response.status_code == 402
     assert 'href="/billing/"' in response.content.decode()
     assert not Message.objects.filter(org=tenant_a.org, reason="test_phone_code").exists()

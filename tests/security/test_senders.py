@@ -81,7 +81,7 @@ def test_a_name_is_held_by_one_organisation_whatever_its_case(tenant_a, tenant_b
     assert refused.status_code == 400
     assert refused.json()["code"] == "sender_not_approved"
     page = tenant_b.client().post(
-        reverse("campaigns_ui:create"),
+        reverse("campaigns:create"),
         {"name": "X", "body": "Promo", "category": "marketing", "sender_id": "Lilas", "when": "now",
          "list_ids": [str(b_list.pk)]},
     )  # fmt: skip

@@ -72,9 +72,9 @@ def test_launching_an_unapproved_transactional_campaign_is_refused(tenant_a):
 def test_the_page_says_it_awaits_approval_and_refuses_the_launch(tenant_a):
     campaign = transactional_draft(tenant_a, audience(tenant_a))
     client = tenant_a.client(Role.MARKETER)
-    page = client.get(reverse("campaigns_ui:detail", args=[campaign.pk])).content.decode()
+    page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert 'data-testid="transactional-pending"' in page
-    response = client.post(reverse("campaigns_ui:launch", args=[campaign.pk]))
+    response = client.post(reverse("campaigns:launch", args=[campaign.pk]))
     assert response.status_code == 400
     assert 'data-testid="action-error"' in response.content.decode()
     assert not Message.objects.filter(campaign=campaign).exists()
