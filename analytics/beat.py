@@ -7,5 +7,5 @@ number of rows a report reads small, whatever the sending rate.
 from __future__ import annotations
 
 BEAT_SCHEDULE: dict[str, dict] = {
-    "analytics-squash-message-counts": {"task": "analytics.squash_message_counts", "schedule": 30.0},
+    "analytics-squash-message-counts": {"task": "analytics.message_counts_squash", "schedule": 30.0},
 }

@@ -9,8 +9,8 @@ from campaigns.locks import periodic_lock
 from . import services
 
 
-@shared_task(name="analytics.squash_message_counts", ignore_result=True)
+@shared_task(name="analytics.message_counts_squash", ignore_result=True)
 @periodic_lock("analytics.squash_message_counts", timeout=300)
-def squash_message_counts() -> dict[str, int]:
+def message_counts_squash() -> dict[str, int]:
     """Beat: folds the counters' delta rows so that a report keeps reading a few hundred rows."""
     return services.message_counts_squash()

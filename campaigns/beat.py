@@ -5,8 +5,8 @@ each task holds a non-blocking lock, so a run that overlaps the previous one doe
 from __future__ import annotations
 
 BEAT_SCHEDULE: dict[str, dict] = {
-    "campaigns-launch-due": {"task": "campaigns.launch_due_campaigns", "schedule": 30.0},
-    "campaigns-release-deferred": {"task": "campaigns.release_deferred_messages", "schedule": 60.0},
-    "campaigns-reconcile": {"task": "campaigns.reconcile_messages", "schedule": 120.0},
-    "campaigns-settle": {"task": "campaigns.settle_campaigns", "schedule": 30.0},
+    "campaigns-launch-due": {"task": "campaigns.campaigns_launch_due", "schedule": 30.0},
+    "campaigns-release-deferred": {"task": "campaigns.messages_release_deferred", "schedule": 60.0},
+    "campaigns-reconcile": {"task": "campaigns.messages_reconcile", "schedule": 120.0},
+    "campaigns-settle": {"task": "campaigns.campaigns_settle", "schedule": 30.0},
 }

@@ -19,6 +19,6 @@ def enqueue_dispatch(campaign_id: int) -> None:
 
 def enqueue_batch(org_id: int, message_ids: list[int], countdown: int | None = None) -> None:
     # Lazy: campaigns.tasks imports the pipeline and the services, which import this module.
-    from .tasks import message_batch_send
+    from .tasks import batch_send
 
-    message_batch_send.apply_async((org_id, list(message_ids)), countdown=countdown)
+    batch_send.apply_async((org_id, list(message_ids)), countdown=countdown)

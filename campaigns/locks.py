@@ -36,7 +36,7 @@ def _redis(url: str):
 def nonblocking_lock(name: str, timeout: int = 600) -> Iterator[bool]:
     """Yields True when the lock was taken (and releases it on exit), False when someone holds it."""
     key = KEY_PREFIX + name
-    url = getattr(settings, "REDIS_URL", "")
+    url = settings.REDIS_URL
     if url:
         lock = _redis(url).lock(key, timeout=timeout, blocking=False)
         acquired = lock.acquire(blocking=False)

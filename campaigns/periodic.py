@@ -3,7 +3,7 @@ campaigns that are due, and settling the finished ones.
 
 They read the pipeline's state and call the campaign services, which enqueue pipeline work, so they
 live here, above both, rather than in the pipeline (which the services would then depend on in a
-circle). The pipeline's own periodic work (deferred messages, reconciliation) stays in pipeline.py;
+circle). The pipeline's own periodic work (deferred messages, reconciliation) stays in pipeline/upkeep.py;
 campaigns/tasks.py maps every beat task to its function.
 """
 

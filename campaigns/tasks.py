@@ -25,35 +25,35 @@ def campaign_dispatch(campaign_id: int, now: str | None = None) -> int:
     return pipeline.campaign_dispatch(campaign_id=campaign_id, now=_at(now))
 
 
-@shared_task(name="campaigns.message_batch_send", ignore_result=True)
-def message_batch_send(org_id: int, message_ids: list[int], now: str | None = None) -> dict[str, int]:
+@shared_task(name="campaigns.batch_send", ignore_result=True)
+def batch_send(org_id: int, message_ids: list[int], now: str | None = None) -> dict[str, int]:
     """One batch: the gate, the claim, one gateway call per chunk. Safe to deliver twice."""
     return pipeline.batch_send(org_id=org_id, message_ids=message_ids, now=_at(now))
 
 
-@shared_task(name="campaigns.launch_due_campaigns", ignore_result=True)
+@shared_task(name="campaigns.campaigns_launch_due", ignore_result=True)
 @periodic_lock("campaigns.launch_due", timeout=300)
-def launch_due_campaigns(now: str | None = None) -> dict[str, int]:
+def campaigns_launch_due(now: str | None = None) -> dict[str, int]:
     """Beat: launches scheduled campaigns whose time has come."""
     return periodic.campaigns_launch_due(now=_at(now))
 
 
-@shared_task(name="campaigns.release_deferred_messages", ignore_result=True)
+@shared_task(name="campaigns.messages_release_deferred", ignore_result=True)
 @periodic_lock("campaigns.release_deferred", timeout=300)
-def release_deferred_messages(now: str | None = None) -> dict[str, int]:
+def messages_release_deferred(now: str | None = None) -> dict[str, int]:
     """Beat: sends again the messages deferred to an instant that has come."""
     return pipeline.messages_release_deferred(now=_at(now))
 
 
-@shared_task(name="campaigns.reconcile_messages", ignore_result=True)
+@shared_task(name="campaigns.messages_reconcile", ignore_result=True)
 @periodic_lock("campaigns.reconcile", timeout=600)
-def reconcile_messages(now: str | None = None) -> dict[str, int]:
+def messages_reconcile(now: str | None = None) -> dict[str, int]:
     """Beat: settles messages stuck in ``sending`` and re-queues pending ones whose task was lost."""
     return pipeline.messages_reconcile(now=_at(now))
 
 
-@shared_task(name="campaigns.settle_campaigns", ignore_result=True)
+@shared_task(name="campaigns.campaigns_settle", ignore_result=True)
 @periodic_lock("campaigns.settle", timeout=300)
-def settle_campaigns(now: str | None = None) -> dict[str, int]:
+def campaigns_settle(now: str | None = None) -> dict[str, int]:
     """Beat: completes finished campaigns and settles their credits."""
     return periodic.campaigns_settle(now=_at(now))

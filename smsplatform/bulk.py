@@ -1,20 +1,27 @@
 """Bulk writes with PostgreSQL's COPY, for the two places that write rows by the hundred thousand: a
-contact import and a campaign launch.
+contact import and a campaign launch; and per-row updates in one statement, for the sending pipeline.
 
 The ORM's multi-row INSERT prepares every value through its field (``get_db_prep_save``) and builds one
 placeholder per value: for a campaign of 100,000 recipients that preparation alone took 13 s of a 23 s
 launch. COPY takes one text stream instead; values are formatted here once, constants once per call.
+
+Per-row updates (:func:`rows_update`) and transaction-scoped locks (:func:`transaction_lock`) go
+through a backend chosen once per database vendor: callers never test the vendor themselves.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Case, F, JSONField, Value, When
+from django.db.models.functions import Coalesce
 
 # COPY's text format: tab-separated, ``\N`` for NULL, and these four characters escaped inside values.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -128,3 +135,169 @@ def analyze_if_grown(table: str, written: int) -> bool:
             return False
         cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
     return True
+
+
+# --- per-row updates --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IfNull:
+    """An assignment that keeps the column's value and sets ``value`` only where it is NULL."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class WhenIn:
+    """An assignment that sets ``value`` where the column holds one of ``current`` and keeps it otherwise
+    (a state that moved on meanwhile, say a receipt that arrived first, is not overwritten)."""
+
+    current: tuple
+    value: Any
+
+
+@dataclass(frozen=True)
+class RowsUpdate:
+    """What :func:`rows_update` was asked, handed as is to the backend of the database."""
+
+    model: Any
+    rows: Sequence[Sequence[Any]]
+    fields: Sequence[str]
+    assign: Mapping[str, Any]
+    where: Mapping[str, Any]
+
+
+class PortableBulk:
+    """Any database: per-row values as ``CASE WHEN pk = .. THEN ..`` in one ORM ``update()``; no locks,
+    since the databases it serves (SQLite) let one writer at a time anyway."""
+
+    def rows_update(self, update: RowsUpdate) -> int:
+        meta, rows = update.model._meta, update.rows
+        updates: dict[str, Any] = {}
+        for index, name in enumerate(update.fields, start=1):
+            field = meta.get_field(name)
+            whens = [When(pk=row[0], then=Value(row[index], output_field=field)) for row in rows]
+            updates[name] = Case(*whens, default=None, output_field=field)
+        for name, value in update.assign.items():
+            updates[name] = self._assignment(meta.get_field(name), value)
+        return update.model.objects.filter(pk__in=[row[0] for row in rows], **update.where).update(**updates)
+
+    @staticmethod
+    def _assignment(field, value: Any) -> Any:
+        if isinstance(value, IfNull):
+            return Coalesce(F(field.name), Value(value.value, output_field=field))
+        if isinstance(value, WhenIn):
+            return Case(
+                When(**{f"{field.name}__in": value.current}, then=Value(value.value)),
+                default=F(field.name),
+                output_field=field,
+            )
+        return value
+
+    def transaction_lock(self, space: int, key: int) -> None:
+        return None
+
+
+class PostgresBulk:
+    """PostgreSQL: ``UPDATE t AS m SET ... FROM (VALUES (pk, ...), ...) AS v WHERE m.pk = v.pk``, per-row
+    values in a single statement and a hash join on the database's side.
+
+    It replaces the ``CASE`` of one branch per row, which costs the ORM a resolved ``Q`` per branch
+    (most of a pipeline batch's time at 500 rows) and the database a scan of the branches for every row.
+    Table and column names come from model metadata; every value is a parameter."""
+
+    def rows_update(self, update: RowsUpdate) -> int:
+        meta, rows = update.model._meta, update.rows
+        quote = connection.ops.quote_name
+        targets = [meta.pk, *(meta.get_field(name) for name in update.fields)]
+        row_sql = "(" + ", ".join(f"%s::{_sql_type(field)}" for field in targets) + ")"
+        names = ", ".join(quote(field.column) for field in targets)
+        sets = [f"{quote(field.column)} = v.{quote(field.column)}" for field in targets[1:]]
+        set_params: list[Any] = []
+        for name, value in update.assign.items():
+            sql, params = self._assignment_sql(quote(meta.get_field(name).column), value)
+            sets.append(sql)
+            set_params += params
+        pk = quote(meta.pk.column)
+        sql = (
+            f"UPDATE {quote(meta.db_table)} AS m SET {', '.join(sets)} "  # noqa: S608 - names and placeholders
+            f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v({names}) WHERE m.{pk} = v.{pk}"
+        )
+        conditions, where_params = self._where_sql(meta, update.where)
+        sql += "".join(f" AND ({condition})" for condition in conditions)
+        json_at = [i for i, field in enumerate(targets) if isinstance(field, JSONField)]
+        if json_at:
+            rows = [[json.dumps(v) if i in json_at else v for i, v in enumerate(row)] for row in rows]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*set_params, *(value for row in rows for value in row), *where_params])
+            return cursor.rowcount
+
+    @staticmethod
+    def _assignment_sql(column: str, value: Any) -> tuple[str, list[Any]]:
+        if isinstance(value, IfNull):
+            return f"{column} = COALESCE(m.{column}, %s)", [value.value]
+        if isinstance(value, WhenIn):
+            placeholders = ", ".join(["%s"] * len(value.current))
+            sql = f"{column} = CASE WHEN m.{column} IN ({placeholders}) THEN %s ELSE m.{column} END"
+            return sql, [*value.current, value.value]
+        return f"{column} = %s", [value]
+
+    @staticmethod
+    def _where_sql(meta, where: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+        conditions: list[str] = []
+        params: list[Any] = []
+        for lookup, value in where.items():
+            name, _, operator = lookup.partition("__")
+            column = "m." + connection.ops.quote_name(meta.get_field(name).column)
+            if operator == "in":
+                conditions.append(f"{column} IN ({', '.join(['%s'] * len(value))})")
+                params += list(value)
+            elif not operator:
+                conditions.append(f"{column} = %s")
+                params.append(value)
+            else:
+                raise ValueError(f"rows_update supports only = and __in conditions, not {lookup!r}")
+        return conditions, params
+
+    def transaction_lock(self, space: int, key: int) -> None:
+        with connection.cursor() as cursor:
+            # Two int4 keys; a key beyond them shares a lock with another one: harmless, just slower.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [space, key % 2**31])
+
+
+_PORTABLE = PortableBulk()
+_BACKENDS: dict[str, PortableBulk | PostgresBulk] = {"postgresql": PostgresBulk()}
+
+
+def _backend() -> PortableBulk | PostgresBulk:
+    return _BACKENDS.get(connection.vendor, _PORTABLE)
+
+
+def _sql_type(field) -> str:
+    """The type a VALUES parameter is cast to: the column's, without a length (a ``varchar(64)`` cast
+    would silently cut a longer value instead of letting the column refuse it)."""
+    return re.sub(r"\(.*\)", "", field.db_type(connection))
+
+
+def rows_update(
+    model,
+    rows: Sequence[Sequence[Any]],
+    fields: Sequence[str],
+    *,
+    assign: Mapping[str, Any] | None = None,
+    where: Mapping[str, Any] | None = None,
+) -> int:
+    """Updates many rows of ``model`` with per-row values in one statement; returns the rows changed.
+
+    ``rows`` are ``(pk, value, ...)`` tuples, one value per name in ``fields``. ``assign`` sets columns
+    to the same value on every row: a plain value, :class:`IfNull` or :class:`WhenIn`. ``where`` adds
+    conditions on the rows' current values, as ``{"field": value}`` or ``{"field__in": values}``."""
+    if not rows:
+        return 0
+    return _backend().rows_update(RowsUpdate(model, rows, fields, assign or {}, where or {}))
+
+
+def transaction_lock(space: int, key: int) -> None:
+    """Holds the lock ``(space, key)`` until the current transaction ends, waiting for whoever holds it:
+    an advisory lock on PostgreSQL; nothing on databases that run one writer at a time."""
+    _backend().transaction_lock(space, key)

@@ -91,11 +91,11 @@ def test_standalone_messages_are_counted_for_the_dashboard(tenant_a):
 
 
 def test_the_squash_task_takes_a_lock(tenant_a):
-    from analytics.tasks import squash_message_counts
+    from analytics.tasks import message_counts_squash
     from campaigns.locks import nonblocking_lock
 
     make_campaign(tenant_a.org, 2)
     with nonblocking_lock("analytics.squash_message_counts") as acquired:
         assert acquired
-        assert squash_message_counts() == {"skipped_locked": 1}
-    assert squash_message_counts()["campaigns"] == 1
+        assert message_counts_squash() == {"skipped_locked": 1}
+    assert message_counts_squash()["campaigns"] == 1

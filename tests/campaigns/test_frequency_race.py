@@ -1,6 +1,6 @@
 """Two campaigns of one organisation sending to the same contacts at the same moment: the frequency cap
 (one marketing SMS per contact per 24 h in FR_STRICT) holds, because batches count and claim one at a
-time (pipeline._serialise_frequency_checks). Real threads, real transactions, the loopback gateway."""
+time (pipeline.batch._serialise_frequency_checks). Real threads, real transactions, the loopback gateway."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.db import connection
 
 from campaigns import pipeline
 from campaigns.models import Message, MessageStatus
+from campaigns.pipeline import batch as pipeline_batch
 
 from .conftest import MONDAY_10H, make_audience, received
 from .test_pipeline import launch
@@ -33,7 +34,7 @@ def test_two_campaigns_racing_never_break_the_frequency_cap(tenant_a, harness, l
 
     # Batch A stops right after counting, until batch B has counted too (or a few seconds have passed,
     # which is what happens when B cannot count before A commits). Without the lock both count zero.
-    original = pipeline.marketing_counts
+    original = pipeline_batch.marketing_counts
     a_counted, b_counted = threading.Event(), threading.Event()
 
     def counts(org, contact_ids, now):
@@ -45,7 +46,7 @@ def test_two_campaigns_racing_never_break_the_frequency_cap(tenant_a, harness, l
             b_counted.set()
         return result
 
-    monkeypatch.setattr(pipeline, "marketing_counts", counts)
+    monkeypatch.setattr(pipeline_batch, "marketing_counts", counts)
     errors: list[BaseException] = []
 
     def run(org_id, ids, wait_for=None):

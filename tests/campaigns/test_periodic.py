@@ -56,10 +56,10 @@ def test_every_beat_entry_names_a_task_that_returns_counts(tenant_a):
     registered = {
         t.name: t
         for t in (
-            tasks.launch_due_campaigns,
-            tasks.release_deferred_messages,
-            tasks.reconcile_messages,
-            tasks.settle_campaigns,
+            tasks.campaigns_launch_due,
+            tasks.messages_release_deferred,
+            tasks.messages_reconcile,
+            tasks.campaigns_settle,
         )
     }
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == set(registered)

@@ -14,6 +14,7 @@ from campaigns import periodic, pipeline
 from campaigns.errors import InvalidTransition
 from campaigns.gateways import get_gateway
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.pipeline import batch as pipeline_batch
 from campaigns.services import (
     campaign_cancel,
     campaign_create,
@@ -116,7 +117,7 @@ def test_relaunch_is_refused_and_inserts_nothing(tenant_a, harness, loopback):
 
 def test_the_launch_inserts_nothing_twice_even_if_rows_exist(tenant_a, harness):
     """Unique (campaign, contact): a launch replayed on a campaign that already has its rows adds none."""
-    from campaigns.services import _start
+    from campaigns.services.launch import _start
 
     contact_list, _ = make_audience(tenant_a, 4)
     campaign = launch(tenant_a, contact_list)
@@ -142,9 +143,9 @@ def test_the_launch_stores_bodies_exactly_whatever_they_contain(tenant_a, harnes
 def test_a_launch_written_in_chunks_is_whole_and_refused_whole(tenant_a, harness, loopback, monkeypatch):
     """The launch renders and writes its audience a chunk at a time (memory stays flat). A shortfall
     found in the second chunk still reports the whole campaign's need, and leaves no row behind."""
-    from campaigns import services
+    from campaigns.services import launch as launch_service
 
-    monkeypatch.setattr(services, "LAUNCH_CHUNK", 3)
+    monkeypatch.setattr(launch_service, "LAUNCH_CHUNK", 3)
     contact_list, contacts = make_audience(tenant_a, 8)
     body = "Bonjour {first_name|client}, " + "x" * 140  # two segments each: 16 credits for 8 recipients
     balance = credits_balance(tenant_a.org)
@@ -239,7 +240,7 @@ def test_a_crash_after_the_gateway_accepted_is_reconciled_as_sent(tenant_a, harn
         raise RuntimeError("worker killed after the provider answered")
 
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "apply_results", crash_after_send)
+        patch.setattr(pipeline_batch, "apply_results", crash_after_send)
         with pytest.raises(RuntimeError):
             harness.run(now=MONDAY_10H)
     later = MONDAY_10H + timedelta(hours=1)
@@ -327,14 +328,14 @@ def test_an_opt_out_recorded_after_the_batch_loaded_suppressions_still_stops_the
     contact_list, contacts = make_audience(tenant_a, 3)
     campaign = launch(tenant_a, contact_list)
     stopper = contacts[1].phone
-    real_items = pipeline._gate_items
+    real_items = pipeline_batch._gate_items
 
     def items_then_stop(org, rows, now):
         items = real_items(org, rows, now)
         suppression_add(org=org, phone_e164=stopper, source="inbound_keyword")  # the STOP lands now
         return items
 
-    monkeypatch.setattr(pipeline, "_gate_items", items_then_stop)
+    monkeypatch.setattr(pipeline_batch, "_gate_items", items_then_stop)
     harness.run(now=MONDAY_10H)
     assert stopper not in received(loopback)
     message = Message.objects.get(campaign=campaign, to=stopper)

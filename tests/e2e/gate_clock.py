@@ -7,8 +7,8 @@ could not "watch it send".
 
 Nothing in the product is bent for this: no extra rule pack, no setting. Instead the test stack moves
 the one clock the gate reads. :func:`compliance.gate.evaluate` is pure and takes ``now`` from its
-callers; the three callers that evaluate windows (the dispatch in ``campaigns.pipeline``, the launch
-check in ``campaigns.services`` and the estimate in ``campaigns.ui.selectors``) get a wrapper that
+callers; the three callers that evaluate windows (the batch in ``campaigns.pipeline.batch``, the estimate
+in ``campaigns.services.estimate`` and the window preview in ``campaigns.selectors``) get a wrapper that
 passes ``now + offset``. Every other timestamp (scheduling, sent/delivered times, frequency caps,
 reports) stays on the real clock.
 
@@ -26,7 +26,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 ENV = "E2E_GATE_OFFSET"
-CALLERS = ("campaigns.pipeline", "campaigns.services", "campaigns.ui.selectors")
+CALLERS = ("campaigns.pipeline.batch", "campaigns.services.estimate", "campaigns.selectors")
 STEP = timedelta(minutes=15)
 MARGIN = timedelta(minutes=90)
 HORIZON = timedelta(days=15)
