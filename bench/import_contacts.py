@@ -8,13 +8,15 @@ within the file, 20% of the rows already present in the organisation) is importe
 run, by:
 
 (a) our import, end to end: job creation to report, through the Celery task's function called in this
-    process (``contacts.tasks.run_import_job``), consent proofs and rejected-rows file included;
+    process (``contacts.tasks.import_job_run``), consent proofs and rejected-rows file included;
 (b) django-import-export with its best settings: ``use_bulk=True``, ``CachedInstanceLoader``,
     ``skip_unchanged=True`` (a bench-local resource: ``contacts.resources.ContactResource`` validates and
     queries per row, which defeats the bulk mode);
 (c) django-import-export defaults (the project's ``ContactResource`` with the default loader, row by
     row) on a sample of the file;
 (d) the floor: phone normalisation, dedupe, COPY into a staging table, ``INSERT ... ON CONFLICT``.
+
+(b) and (c), with the file reader all but (a) share, are in ``bench/import_export_variants.py``.
 
 Each variant gets its own organisation holding the same pre-existing contacts; the organisations are
 deleted at the end (``--keep`` keeps them). ``DATABASE_URL`` chooses the database (default
@@ -34,6 +36,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from import_export_variants import read_rows, reason_of_phone, variant_b, variant_c
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_import"
@@ -41,7 +45,6 @@ os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsplatform.settings")
 
 HEADER = "Civilité;Prénom;Nom;Portable;E-mail;Code postal;Ville;Date de naissance\r\n"
-MAPPED = ["gender", "first_name", "last_name", "phone", "email", "postal_code", "city", "birth_date"]
 FIRST = ["Hélène", "François", "Zoé", "Jérôme", "Anaïs", "Noël", "Chloé", "Loïc", "Benoît", "Inès"]
 LAST = ["Lefèvre", "Gérard", "Durand", "Müller", "Besançon", "Dupont", "Martin", "Bœuf", "Lemaître"]
 TOWNS = [("75011", "Paris"), ("57000", "Metz"), ("6000", "Nice"), ("13001", "Marseille"), ("67000", "Strasbourg"),
@@ -169,12 +172,13 @@ def variant_a(org, path: Path) -> dict:
     from django.db import transaction
 
     from contacts import jobs, tasks
+    from contacts.jobs import run
     from contacts.models import ImportJob
 
     with path.open("rb") as f:
         stored, size = jobs.import_file_store(org=org, fileobj=f, filename="clients-caisse.csv")
-    dispatch = jobs.import_job_dispatch
-    jobs.import_job_dispatch = lambda job: None  # the task is called below, in this process
+    dispatch = run.import_job_dispatch
+    run.import_job_dispatch = lambda job: None  # the task is called below, in this process
     try:
         rss_before = _rss_mb()
         start = time.perf_counter()
@@ -188,10 +192,10 @@ def variant_a(org, path: Path) -> dict:
                 consent_basis="opt_in",
                 consent_source="Caisse du magasin",
             )
-        tasks.run_import_job(job.pk)
+        tasks.import_job_run(job.pk)
         seconds = time.perf_counter() - start
     finally:
-        jobs.import_job_dispatch = dispatch
+        run.import_job_dispatch = dispatch
     job = ImportJob.objects.get(pk=job.pk)
     if job.status != "done":
         raise SystemExit(f"(a) import failed: {job.error_message}")
@@ -217,199 +221,6 @@ def _proofs(org, job_id: int) -> int:
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-# --- reading the file the same way for (b), (c) and (d) ------------------------------------------------
-
-
-def read_rows(path: Path, limit: int | None = None):
-    """(cells) of the file through the engine's reader, in the mapped field order."""
-    from contacts.importing.reader import open_table
-
-    with path.open("rb") as f:
-        table = open_table(f, path.name)
-        for n, cells in enumerate(table.rows):
-            if limit is not None and n >= limit:
-                return
-            yield cells
-
-
-def reason_of_phone(error: str) -> str:
-    from contacts.importing.rows import _PHONE_TO_ROW_ERROR
-
-    return _PHONE_TO_ROW_ERROR.get(error, "invalid_phone")
-
-
-# --- (b) and (c) django-import-export -------------------------------------------------------------------
-
-
-def bulk_resource_class():
-    from django.core.exceptions import ValidationError
-    from import_export import resources
-    from import_export.instance_loaders import CachedInstanceLoader
-
-    from contacts import services
-    from contacts.importing.rows import RowError, clean_row
-    from contacts.models import Contact
-
-    fields = ("phone", "first_name", "last_name", "email", "gender", "birth_date", "postal_code", "city")
-
-    class BulkContactResource(resources.ModelResource):
-        """The best django-import-export can do: numbers normalised and the file deduplicated in
-        ``before_import`` (so that the cached loader finds the existing contacts), bulk writes."""
-
-        class Meta:
-            model = Contact
-            fields = ("phone", "first_name", "last_name", "email", "gender", "birth_date", "postal_code",
-                      "city")  # fmt: skip
-            import_id_fields = ("phone",)
-            use_bulk = True
-            skip_unchanged = True
-            skip_html_diff = True
-            batch_size = 1000
-            instance_loader_class = CachedInstanceLoader
-
-        def __init__(self, org, **kwargs):
-            super().__init__(**kwargs)
-            self.org = org
-            self.seen: set[str] = set()
-            self.duplicates = 0
-            self.contexts = services.ContextCache()
-
-        def get_queryset(self):
-            return Contact.objects.filter(org=self.org)
-
-        def before_import(self, dataset, **kwargs):
-            import tablib
-
-            cleaned = tablib.Dataset(headers=[*fields, "_error"])
-            for values in dataset:
-                result = clean_row(dict(zip(dataset.headers, values, strict=True)), "FR")
-                if isinstance(result, RowError):
-                    cleaned.append(["", "", "", "", "", "", "", "", result.reason])
-                    continue
-                if result.phone_e164 in self.seen:
-                    self.duplicates += 1
-                    continue
-                self.seen.add(result.phone_e164)
-                cleaned.append([result.phone_e164, result.first_name, result.last_name, result.email,
-                                result.gender, result.birth_date, result.postal_code, result.city, ""])  # fmt: skip
-            dataset.dict = cleaned.dict  # in place: import_data iterates the caller's dataset
-            dataset.headers = cleaned.headers
-
-        def before_import_row(self, row, **kwargs):
-            if row.get("_error"):
-                raise ValidationError(row["_error"], code=row["_error"])
-
-        def import_instance(self, instance, row, **kwargs):
-            # Empty cells never erase data, as in our import.
-            for name in fields:
-                if row.get(name) in ("", None) and getattr(instance, name, None):
-                    row[name] = getattr(instance, name)
-            super().import_instance(instance, row, **kwargs)
-            instance.org_id = self.org.pk
-
-        def before_save_instance(self, instance, row, **kwargs):
-            instance.region, instance.timezone, instance.calendar = self.contexts.get(
-                instance.phone, instance.postal_code
-            )
-            if instance.pk is None:
-                instance.consent_basis, instance.consent_source = "opt_in", "import"
-
-    return BulkContactResource
-
-
-def default_resource_class():
-    from django.core.exceptions import ValidationError
-
-    from contacts.importing.rows import RowError, clean_row
-    from contacts.resources import ContactResource
-
-    class DefaultContactResource(ContactResource):
-        """The project's admin resource with django-import-export's defaults (row by row, one query per
-        row to find the contact, no skipping). The number is cleaned by the engine so that rejections
-        carry the same reasons."""
-
-        class Meta(ContactResource.Meta):
-            skip_unchanged = False
-            use_bulk = False
-
-        def before_import_row(self, row, **kwargs):
-            result = clean_row(dict(row), "FR")
-            if isinstance(result, RowError):
-                raise ValidationError(result.reason, code=result.reason)
-            row["phone"] = result.phone_e164
-            for name in ("first_name", "last_name", "email", "gender", "postal_code", "city"):
-                row[name] = getattr(result, name)
-            row["birth_date"] = result.birth_date
-
-    return DefaultContactResource
-
-
-def _dataset(cells_iter, headers):
-    import tablib
-
-    data = tablib.Dataset(headers=headers)
-    for cells in cells_iter:
-        data.append(cells)
-    return data
-
-
-def _ie_reasons(result) -> Counter:
-    reasons: Counter = Counter()
-    for invalid in result.invalid_rows:
-        error = invalid.error
-        codes = [getattr(e, "code", None) for e in getattr(error, "error_list", [error])]
-        reasons[codes[0] or "invalid"] += 1
-    return reasons
-
-
-def variant_b(org, path: Path, batch_rows: int = 100_000) -> dict:
-    from itertools import islice
-
-    resource_class = bulk_resource_class()
-    res = resource_class(org)
-    totals: Counter = Counter()
-    reasons: Counter = Counter()
-    errors = 0
-    start = time.perf_counter()
-    stream = read_rows(path)
-    while True:
-        block = list(islice(stream, batch_rows))
-        if not block:
-            break
-        data = _dataset(block, MAPPED)
-        del block
-        result = res.import_data(data, dry_run=False, raise_errors=False, use_transactions=True)
-        for key in ("new", "update", "skip", "invalid", "error"):
-            totals[key] += result.totals.get(key, 0)
-        reasons += _ie_reasons(result)
-        errors += len(result.base_errors) + len(result.row_errors())
-    seconds = time.perf_counter() - start
-    return {
-        "seconds": seconds,
-        "created": totals["new"],
-        "updated": totals["update"] + totals["skip"],  # skip_unchanged: an existing, identical contact
-        "invalid": totals["invalid"],
-        "duplicates": res.duplicates,
-        "reasons": dict(reasons),
-        "errors": errors,
-    }
-
-
-def variant_c(org, path: Path, sample: int) -> dict:
-    resource_class = default_resource_class()
-    res = resource_class(org=org)
-    start = time.perf_counter()
-    data = _dataset(read_rows(path, sample), MAPPED)
-    result = res.import_data(data, dry_run=False, raise_errors=False, use_transactions=True)
-    seconds = time.perf_counter() - start
-    return {
-        "seconds": seconds,
-        "rows": sample,
-        "totals": dict(result.totals),
-        "reasons": dict(_ie_reasons(result)),
-    }
 
 
 # --- (d) the floor ----------------------------------------------------------------------------------------
@@ -530,20 +341,7 @@ def main() -> None:
     if not url.startswith("postgres"):
         raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
     ensure_database(url)
-
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-    except Exception as exc:  # another module's migration in progress: migrate what this bench needs
-        print(f"note: full migrate failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
-              "migrating contacts and compliance only")  # fmt: skip
-        for app in ("smsplatform", "compliance", "contacts"):
-            call_command("migrate", app, verbosity=0, interactive=False)
+    settings = setup_django()
     tmp = tempfile.TemporaryDirectory(prefix="bench-import-")
     settings.IMPORT_FILES_ROOT = str(Path(tmp.name) / "imports")
     settings.IMPORT_MAX_UPLOAD_BYTES = 1 << 40  # the benchmark's file may exceed the upload limit
@@ -557,70 +355,101 @@ def main() -> None:
           f"~{kinds['duplicate'] / args.rows:.0%} duplicates")  # fmt: skip
 
     orgs = []
-    results: dict[str, dict] = {}
     try:
-        # (a) first, in a fresh process: its RSS high-water mark is the import's, not the other variants'.
-        org_a = make_org("a", existing)
-        orgs.append(org_a)
-        results["a"] = variant_a(org_a, path)
-        print(_line("(a) our import, end to end", args.rows, results["a"]))
-
-        org_d = make_org("d", existing)
-        orgs.append(org_d)
-        results["d"] = variant_d(org_d, path)
-        print(_line("(d) floor: normalise+dedupe+COPY+ON CONFLICT", args.rows, results["d"]))
-
-        if not (args.skip_b or args.only_a):
-            org_b = make_org("b", existing)
-            orgs.append(org_b)
-            results["b"] = variant_b(org_b, path)
-            print(_line("(b) django-import-export bulk, best settings", args.rows, results["b"]))
-        if not (args.skip_c or args.only_a):
-            org_c = make_org("c", existing)
-            orgs.append(org_c)
-            sample = min(args.sample_c, args.rows)
-            results["c"] = variant_c(org_c, path, sample)
-            r = results["c"]
-            print(f"{'(c) django-import-export defaults, ' + format(sample, ',') + ' rows':<48} "
-                  f"{rate(sample, r['seconds']):>10,.0f} rows/s  ({r['seconds']:.1f} s)  totals {r['totals']}")  # fmt: skip
-
+        results = run_variants(args, path, existing, orgs)
         print()
-        a = results["a"]
-        a_rate = rate(args.rows, a["seconds"])
-        print(f"(a) rate      {a_rate:>10,.0f} rows/s        target >= {TARGETS['a_rate']:,}  "
-              f"{'OK' if a_rate >= TARGETS['a_rate'] else 'MISSED'}")  # fmt: skip
-        if "b" in results:
-            ratio = results["b"]["seconds"] / a["seconds"]
-            print(f"(a)/(b)       {ratio:>10.2f} x             target >= {TARGETS['a_over_b']}      "
-                  f"{'OK' if ratio >= TARGETS['a_over_b'] else 'MISSED'}")  # fmt: skip
-        ratio = results["d"]["seconds"] / a["seconds"]
-        print(f"(a)/(d)       {ratio:>10.2f} x             target >= {TARGETS['a_over_d']}      "
-              f"{'OK' if ratio >= TARGETS['a_over_d'] else 'MISSED'}")  # fmt: skip
-        peak = max(a["rss_self"], a["rss_children"])
-        print(f"(a) peak RSS  {peak:>10.0f} MB            target <  {TARGETS['rss_mb']} MB  "
-              f"{'OK' if peak < TARGETS['rss_mb'] else 'MISSED'}   (import process {a['rss_self']:.0f} MB "
-              f"incl. {a['rss_before']:.0f} MB before the job; parse workers {a['rss_children']:.0f} MB)")  # fmt: skip
-        print(f"(a) consent proofs written: {a['proofs']:,} (one per created or updated contact: "
-              f"{'OK' if a['proofs'] == a['created'] + a['updated'] else 'MISMATCH'})")  # fmt: skip
-
-        keys = ("created", "updated", "invalid", "duplicates", "reasons")
-        reference = {k: a[k] for k in keys}
-        same = True
-        for name in ("b", "d"):
-            if name in results:
-                other = {k: results[name][k] for k in keys}
-                if other != reference:
-                    same = False
-                    print(f"COUNTS DIFFER: ({name}) {other}\n           vs (a) {reference}")
-        if same:
-            print(f"same counts and rejection reasons across variants: {reference}")
-        if results.get("b", {}).get("errors"):
-            print(f"(b) reported {results['b']['errors']} errors")
+        print_targets(args.rows, results)
+        print_counts(results)
     finally:
         if not args.keep:
             for org in orgs:
                 drop_org(org)
         tmp.cleanup()
+
+
+def setup_django():
+    """Django set up and the database migrated; returns the settings, for the run's overrides."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+    except Exception as exc:  # another module's migration in progress: migrate what this bench needs
+        print(f"note: full migrate failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+              "migrating contacts and compliance only")  # fmt: skip
+        for app in ("smsplatform", "compliance", "contacts"):
+            call_command("migrate", app, verbosity=0, interactive=False)
+    return settings
+
+
+def run_variants(args, path: Path, existing: list[str], orgs: list) -> dict[str, dict]:
+    """Each variant in its own organisation (appended to ``orgs`` so that the caller drops them)."""
+    results: dict[str, dict] = {}
+    # (a) first, in a fresh process: its RSS high-water mark is the import's, not the other variants'.
+    org_a = make_org("a", existing)
+    orgs.append(org_a)
+    results["a"] = variant_a(org_a, path)
+    print(_line("(a) our import, end to end", args.rows, results["a"]))
+
+    org_d = make_org("d", existing)
+    orgs.append(org_d)
+    results["d"] = variant_d(org_d, path)
+    print(_line("(d) floor: normalise+dedupe+COPY+ON CONFLICT", args.rows, results["d"]))
+
+    if not (args.skip_b or args.only_a):
+        org_b = make_org("b", existing)
+        orgs.append(org_b)
+        results["b"] = variant_b(org_b, path)
+        print(_line("(b) django-import-export bulk, best settings", args.rows, results["b"]))
+    if not (args.skip_c or args.only_a):
+        org_c = make_org("c", existing)
+        orgs.append(org_c)
+        sample = min(args.sample_c, args.rows)
+        results["c"] = variant_c(org_c, path, sample)
+        r = results["c"]
+        print(f"{'(c) django-import-export defaults, ' + format(sample, ',') + ' rows':<48} "
+              f"{rate(sample, r['seconds']):>10,.0f} rows/s  ({r['seconds']:.1f} s)  totals {r['totals']}")  # fmt: skip
+    return results
+
+
+def print_targets(rows: int, results: dict[str, dict]) -> None:
+    a = results["a"]
+    a_rate = rate(rows, a["seconds"])
+    print(f"(a) rate      {a_rate:>10,.0f} rows/s        target >= {TARGETS['a_rate']:,}  "
+          f"{'OK' if a_rate >= TARGETS['a_rate'] else 'MISSED'}")  # fmt: skip
+    if "b" in results:
+        ratio = results["b"]["seconds"] / a["seconds"]
+        print(f"(a)/(b)       {ratio:>10.2f} x             target >= {TARGETS['a_over_b']}      "
+              f"{'OK' if ratio >= TARGETS['a_over_b'] else 'MISSED'}")  # fmt: skip
+    ratio = results["d"]["seconds"] / a["seconds"]
+    print(f"(a)/(d)       {ratio:>10.2f} x             target >= {TARGETS['a_over_d']}      "
+          f"{'OK' if ratio >= TARGETS['a_over_d'] else 'MISSED'}")  # fmt: skip
+    peak = max(a["rss_self"], a["rss_children"])
+    print(f"(a) peak RSS  {peak:>10.0f} MB            target <  {TARGETS['rss_mb']} MB  "
+          f"{'OK' if peak < TARGETS['rss_mb'] else 'MISSED'}   (import process {a['rss_self']:.0f} MB "
+          f"incl. {a['rss_before']:.0f} MB before the job; parse workers {a['rss_children']:.0f} MB)")  # fmt: skip
+    print(f"(a) consent proofs written: {a['proofs']:,} (one per created or updated contact: "
+          f"{'OK' if a['proofs'] == a['created'] + a['updated'] else 'MISMATCH'})")  # fmt: skip
+
+
+def print_counts(results: dict[str, dict]) -> None:
+    """The variants must agree on what they created, updated and rejected, or the rates compare nothing."""
+    keys = ("created", "updated", "invalid", "duplicates", "reasons")
+    reference = {k: results["a"][k] for k in keys}
+    same = True
+    for name in ("b", "d"):
+        if name in results:
+            other = {k: results[name][k] for k in keys}
+            if other != reference:
+                same = False
+                print(f"COUNTS DIFFER: ({name}) {other}\n           vs (a) {reference}")
+    if same:
+        print(f"same counts and rejection reasons across variants: {reference}")
+    if results.get("b", {}).get("errors"):
+        print(f"(b) reported {results['b']['errors']} errors")
 
 
 def _line(label: str, rows: int, r: dict) -> str:

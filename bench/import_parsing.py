@@ -76,81 +76,99 @@ def main() -> None:
         path = Path(tmp) / "bench.csv"
         make_file(path, args.rows)
         print(f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB, cp1252 ';'")
-
-        start = time.perf_counter()
-        with path.open("rb") as f:
-            table = open_table(f, path.name)
-            raw_phones = [row[3] for row in table.rows]
-        print("open_table (read + split)      ", rate(len(raw_phones), time.perf_counter() - start))
-
-        unique = [f"06{n:08d}" for n in random.Random(1).sample(range(10**8), args.rows)]
-        phones._normalise_cached.cache_clear()
-        start = time.perf_counter()
-        for raw in unique:
-            phones.normalise_phone(raw, "FR")
-        print("normalise_phone, unique numbers", rate(len(unique), time.perf_counter() - start))
-
-        phones._normalise_cached.cache_clear()
-        start = time.perf_counter()
-        for raw in raw_phones:
-            phones.normalise_phone(raw, "FR")
-        print("normalise_phone, file's mix    ", rate(len(raw_phones), time.perf_counter() - start))
-
-        repeated = raw_phones[:10_000] * (len(raw_phones) // 10_000)
-        for raw in repeated[:10_000]:
-            phones.normalise_phone(raw, "FR")
-        start = time.perf_counter()
-        for raw in repeated:
-            phones.normalise_phone(raw, "FR")
-        print("normalise_phone, cache hits    ", rate(len(repeated), time.perf_counter() - start))
-
-        start = time.perf_counter()
-        for raw in unique[:20_000]:
-            phones.slow_path_only(raw, "FR")
-        print("phonenumbers.parse path (ref.) ", rate(20_000, time.perf_counter() - start))
-
-        phones._normalise_cached.cache_clear()
-        start = time.perf_counter()
-        ok = rejected = 0
-        with path.open("rb") as f:
-            table = open_table(f, path.name)
-            mapping = guess_mapping(table.headers)
-            to_fields = make_row_mapper(table.headers, mapping, keep_unmapped=True)
-            for cells in table.rows:
-                mapped, unmapped = to_fields(cells)
-                if isinstance(clean_row(mapped, "FR", keep_unmapped=unmapped), CleanRow):
-                    ok += 1
-                else:
-                    rejected += 1
-        elapsed = time.perf_counter() - start
-        print(
-            "whole engine (read+map+clean)  ",
-            rate(ok + rejected, elapsed),
-            f"ok={ok:,} rejected={rejected:,}",
-        )
-
-        rows_only = [to_fields(c) for c in _first_rows(path, 50_000)]
-        phones._normalise_cached.cache_clear()
-        start = time.perf_counter()
-        for mapped, unmapped in rows_only:
-            clean_row(mapped, "FR", keep_unmapped=unmapped)
-        print("clean_row alone                ", rate(len(rows_only), time.perf_counter() - start))
-
+        raw_phones = bench_open_table(path)
+        bench_normalise(raw_phones, args.rows)
+        to_fields = bench_engine(path)
+        bench_clean_row(path, to_fields)
         if args.big_mb:
-            big = Path(tmp) / "big.csv"
-            make_file(big, int(args.big_mb * 1e6 / 95))
-            size = big.stat().st_size
-            tracemalloc.start()
-            start = time.perf_counter()
-            with big.open("rb") as f:
-                count = sum(1 for _ in open_table(f, big.name).rows)
-            elapsed = time.perf_counter() - start
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            print(
-                f"big file {size / 1e6:.0f} MB, {count:,} rows streamed in {elapsed:.1f} s (under tracemalloc), "
-                f"peak traced memory {peak / 1e6:.2f} MB"
-            )
+            bench_big_file(Path(tmp) / "big.csv", args.big_mb)
+
+
+def bench_open_table(path: Path) -> list[str]:
+    """Reads the file once; returns its raw phone cells for the next stages."""
+    start = time.perf_counter()
+    with path.open("rb") as f:
+        table = open_table(f, path.name)
+        raw_phones = [row[3] for row in table.rows]
+    print("open_table (read + split)      ", rate(len(raw_phones), time.perf_counter() - start))
+    return raw_phones
+
+
+def bench_normalise(raw_phones: list[str], rows: int) -> None:
+    unique = [f"06{n:08d}" for n in random.Random(1).sample(range(10**8), rows)]
+    phones._normalise_cached.cache_clear()
+    start = time.perf_counter()
+    for raw in unique:
+        phones.normalise_phone(raw, "FR")
+    print("normalise_phone, unique numbers", rate(len(unique), time.perf_counter() - start))
+
+    phones._normalise_cached.cache_clear()
+    start = time.perf_counter()
+    for raw in raw_phones:
+        phones.normalise_phone(raw, "FR")
+    print("normalise_phone, file's mix    ", rate(len(raw_phones), time.perf_counter() - start))
+
+    repeated = raw_phones[:10_000] * (len(raw_phones) // 10_000)
+    for raw in repeated[:10_000]:
+        phones.normalise_phone(raw, "FR")
+    start = time.perf_counter()
+    for raw in repeated:
+        phones.normalise_phone(raw, "FR")
+    print("normalise_phone, cache hits    ", rate(len(repeated), time.perf_counter() - start))
+
+    start = time.perf_counter()
+    for raw in unique[:20_000]:
+        phones.slow_path_only(raw, "FR")
+    print("phonenumbers.parse path (ref.) ", rate(20_000, time.perf_counter() - start))
+
+
+def bench_engine(path: Path):
+    """The whole engine on the file; returns its row mapper for :func:`bench_clean_row`."""
+    phones._normalise_cached.cache_clear()
+    start = time.perf_counter()
+    ok = rejected = 0
+    with path.open("rb") as f:
+        table = open_table(f, path.name)
+        mapping = guess_mapping(table.headers)
+        to_fields = make_row_mapper(table.headers, mapping, keep_unmapped=True)
+        for cells in table.rows:
+            mapped, unmapped = to_fields(cells)
+            if isinstance(clean_row(mapped, "FR", keep_unmapped=unmapped), CleanRow):
+                ok += 1
+            else:
+                rejected += 1
+    elapsed = time.perf_counter() - start
+    print(
+        "whole engine (read+map+clean)  ",
+        rate(ok + rejected, elapsed),
+        f"ok={ok:,} rejected={rejected:,}",
+    )
+    return to_fields
+
+
+def bench_clean_row(path: Path, to_fields) -> None:
+    rows_only = [to_fields(c) for c in _first_rows(path, 50_000)]
+    phones._normalise_cached.cache_clear()
+    start = time.perf_counter()
+    for mapped, unmapped in rows_only:
+        clean_row(mapped, "FR", keep_unmapped=unmapped)
+    print("clean_row alone                ", rate(len(rows_only), time.perf_counter() - start))
+
+
+def bench_big_file(big: Path, big_mb: int) -> None:
+    make_file(big, int(big_mb * 1e6 / 95))
+    size = big.stat().st_size
+    tracemalloc.start()
+    start = time.perf_counter()
+    with big.open("rb") as f:
+        count = sum(1 for _ in open_table(f, big.name).rows)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(
+        f"big file {size / 1e6:.0f} MB, {count:,} rows streamed in {elapsed:.1f} s (under tracemalloc), "
+        f"peak traced memory {peak / 1e6:.2f} MB"
+    )
 
 
 def _first_rows(path: Path, n: int) -> list[list[str]]:

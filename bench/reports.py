@@ -104,14 +104,28 @@ def insert_select(
 
 
 def generate(rows: int, orgs: int, big: int) -> None:
-    from analytics.models import TrackedLink
-    from analytics.services import message_counts_squash
-    from campaigns.models import Campaign, InboundMessage, Message
-    from contacts.models import Contact
-    from smsplatform.models import Organisation, User
-    from smsplatform.onboarding import signup
-
     started = time.perf_counter()
+    _clear()
+    org_ids = _organisations(orgs)
+    say(f"  {orgs} organisations: {time.perf_counter() - started:.1f} s")
+    plan = _plan(org_ids, rows, big)
+    _contacts(org_ids, plan)
+    big_campaign_id = _campaigns(plan, rows)
+    _squash_counters()
+    t = time.perf_counter()
+    old_autocommit = connection.get_autocommit()
+    connection.set_autocommit(True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    connection.set_autocommit(old_autocommit)
+    say(f"  VACUUM ANALYZE: {time.perf_counter() - t:.1f} s")
+    say(f"  generation total: {time.perf_counter() - started:.1f} s")
+    _summary(big_campaign_id)
+
+
+def _clear() -> None:
+    from smsplatform.models import Organisation, User
+
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE campaigns_message, campaigns_inboundmessage, analytics_click, analytics_linkcode, "
@@ -120,6 +134,11 @@ def generate(rows: int, orgs: int, big: int) -> None:
         )
     Organisation.objects.filter(name__startswith="Bench ").delete()
     User.objects.filter(email__startswith="bench", email__endswith="@example.com").delete()
+
+
+def _organisations(orgs: int) -> list[int]:
+    from smsplatform.onboarding import signup
+
     org_ids = []
     for i in range(orgs):
         _user, org = signup(
@@ -129,22 +148,32 @@ def generate(rows: int, orgs: int, big: int) -> None:
             country="FR",
         )
         org_ids.append(org.pk)
-    say(f"  {orgs} organisations: {time.perf_counter() - started:.1f} s")
+    return org_ids
 
+
+def _plan(org_ids: list[int], rows: int, big: int) -> list[tuple[int, int]]:
+    """The campaigns to generate as (org, messages): the big campaign first, then campaigns of at most
+    20,000 messages sharing the other rows equally between the organisations."""
     big = min(big, rows // 2)
-    per_org = (rows - big) // orgs
+    per_org = (rows - big) // len(org_ids)
     campaign_size = 20_000
-    plan: list[tuple[int, int]] = [(org_ids[0], big)]  # (org, messages): the big campaign first
+    plan: list[tuple[int, int]] = [(org_ids[0], big)]
     for org_id in org_ids:
         left = per_org
         while left > 0:
             size = min(campaign_size, left)
             plan.append((org_id, size))
             left -= size
-    largest = {org_ids[0]: big}
+    return plan
+
+
+def _contacts(org_ids: list[int], plan: list[tuple[int, int]]) -> None:
+    """Enough contacts per organisation for its largest campaign (at least 1,000)."""
+    from contacts.models import Contact
+
+    largest = {org_ids[0]: plan[0][1]}
     for org_id, size in plan[1:]:
         largest[org_id] = max(largest.get(org_id, 0), size)
-
     t = time.perf_counter()
     for org_id in org_ids:
         n = max(largest.get(org_id, 0), 1000)
@@ -163,6 +192,12 @@ def generate(rows: int, orgs: int, big: int) -> None:
     contacts = Contact.objects.count()
     say(f"  {contacts:,} contacts: {time.perf_counter() - t:.1f} s")
 
+
+def _campaigns(plan: list[tuple[int, int]], rows: int) -> int | None:
+    """The campaigns of the plan with their messages, clicks and opt-outs; returns the big one's id."""
+    from campaigns.models import Campaign
+    from contacts.models import Contact
+
     t = time.perf_counter()
     first_contact = dict(
         Contact.objects.values("org_id").annotate(first=models.Min("id")).values_list("org_id", "first")
@@ -177,73 +212,8 @@ def generate(rows: int, orgs: int, big: int) -> None:
         )  # fmt: skip
         if big_campaign_id is None:
             big_campaign_id = campaign.pk
-        # Statuses: 85% delivered, 5% sent, 3% undelivered, 1% failed, 4% blocked, 2% deferred.
-        status = (
-            "CASE WHEN g % 100 < 85 THEN 'delivered' WHEN g % 100 < 90 THEN 'sent' WHEN g % 100 < 93 THEN "
-            "'undelivered' WHEN g % 100 < 94 THEN 'failed' WHEN g % 100 < 98 THEN 'blocked' ELSE 'deferred' END"
-        )
-        sent_at = f"CASE WHEN g % 100 < 93 THEN now() - interval '{day} days' - (g % 3600) * interval '1 second' END"
-        insert_select(
-            Message,
-            size,
-            {
-                "org_id": str(org_id),
-                "campaign_id": str(campaign.pk),
-                "contact_id": f"{first_contact[org_id]} + g - 1",
-                "to": f"'+1' || lpad('{org_id}', 4, '0') || lpad(g::text, 8, '0')",
-                "body": "'Soldes -20% https://sms.example/r/abcdefgh STOP 36111'",
-                "credits": "1",
-                "status": status,
-                "sent_at": sent_at,
-                "delivered_at": f"CASE WHEN g % 100 < 85 THEN now() - interval '{day} days' - (g % 3600) * interval '1 second' + interval '20 seconds' END",
-                "block_reason": "CASE WHEN g % 100 BETWEEN 94 AND 97 THEN (ARRAY['suppressed','no_consent','frequency_cap'])[1 + g % 3] ELSE '' END",
-                "reasons": 'CASE WHEN g % 100 >= 98 THEN \'[{"code": "outside_window", "fr": "", "en": ""}]\'::jsonb ELSE \'[]\'::jsonb END',
-                "provider_id": f"'p{campaign.pk}-' || g",
-                "gateway": "'loopback'",
-                "created_at": f"now() - interval '{day} days'",
-            },
-        )
-        link = TrackedLink.objects.create(
-            org_id=org_id, campaign_id=campaign.pk, url="https://shop.example/x"
-        )
-        # 8% of the delivered messages were clicked, some twice.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO analytics_linkcode (org_id, link_id, message_id, campaign_id, contact_id, code) "
-                "SELECT org_id, %s, id, campaign_id, contact_id, substr(md5(id::text), 1, 10) FROM campaigns_message "
-                "WHERE campaign_id = %s AND status = 'delivered' AND id %% 12 = 0",
-                [link.pk, campaign.pk],
-            )
-            cursor.execute(
-                "INSERT INTO analytics_click (org_id, link_id, code_id, message_id, campaign_id, contact_id, at, "
-                "user_agent_class, ip_hash) SELECT c.org_id, c.link_id, c.id, c.message_id, c.campaign_id, "
-                "c.contact_id, m.delivered_at + interval '5 minutes' * k, 'mobile', '' FROM analytics_linkcode c "
-                "JOIN campaigns_message m ON m.id = c.message_id CROSS JOIN generate_series(1, 2) k "
-                "WHERE c.link_id = %s AND (k = 1 OR c.message_id %% 5 = 0)",
-                [link.pk],
-            )
-            # What click_record writes beside each click: the first-click flag and the counts per hour.
-            cursor.execute(
-                "UPDATE analytics_linkcode c SET first_clicked_at = f.at FROM (SELECT code_id, min(at) AS at "
-                "FROM analytics_click WHERE link_id = %s GROUP BY code_id) f WHERE c.id = f.code_id",
-                [link.pk],
-            )
-            cursor.execute(
-                "INSERT INTO analytics_clickcount (org_id, campaign_id, bucket, clicks, unique_clicks, is_squashed) "
-                "SELECT org_id, campaign_id, b, count(*), sum(first), true FROM (SELECT org_id, campaign_id, "
-                "date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, CASE WHEN row_number() OVER "
-                "(PARTITION BY code_id ORDER BY at, id) = 1 THEN 1 ELSE 0 END AS first FROM analytics_click "
-                "WHERE link_id = %s) t GROUP BY 1, 2, 3",
-                [link.pk],
-            )
-            # 0.5% of the recipients answered STOP an hour later (the trigger attributes each one).
-            cursor.execute(
-                'INSERT INTO campaigns_inboundmessage (org_id, gateway, provider_id, from_number, "to", text, kind, '
-                "contact_id, needs_review, received_at) SELECT org_id, 'loopback', 'in-' || id, \"to\", '', 'STOP', "
-                "'opt_out', contact_id, false, sent_at + interval '1 hour' FROM campaigns_message "
-                "WHERE campaign_id = %s AND sent_at IS NOT NULL AND id %% 200 = 0",
-                [campaign.pk],
-            )
+        _messages(campaign, size, day, first_contact[org_id])
+        _clicks_and_stops(campaign)
         done += size
         if index == 0 or index % 50 == 0:
             elapsed = time.perf_counter() - t
@@ -252,6 +222,92 @@ def generate(rows: int, orgs: int, big: int) -> None:
             )
     generation = time.perf_counter() - t
     say(f"  {done:,} messages in {len(plan)} campaigns: {generation:.1f} s ({done / generation:,.0f} rows/s)")
+    return big_campaign_id
+
+
+def _messages(campaign, size: int, day: int, first_contact_id: int) -> None:
+    from campaigns.models import Message
+
+    org_id = campaign.org_id
+    # Statuses: 85% delivered, 5% sent, 3% undelivered, 1% failed, 4% blocked, 2% deferred.
+    status = (
+        "CASE WHEN g % 100 < 85 THEN 'delivered' WHEN g % 100 < 90 THEN 'sent' WHEN g % 100 < 93 THEN "
+        "'undelivered' WHEN g % 100 < 94 THEN 'failed' WHEN g % 100 < 98 THEN 'blocked' ELSE 'deferred' END"
+    )
+    sent_at = (
+        f"CASE WHEN g % 100 < 93 THEN now() - interval '{day} days' - (g % 3600) * interval '1 second' END"
+    )
+    insert_select(
+        Message,
+        size,
+        {
+            "org_id": str(org_id),
+            "campaign_id": str(campaign.pk),
+            "contact_id": f"{first_contact_id} + g - 1",
+            "to": f"'+1' || lpad('{org_id}', 4, '0') || lpad(g::text, 8, '0')",
+            "body": "'Soldes -20% https://sms.example/r/abcdefgh STOP 36111'",
+            "credits": "1",
+            "status": status,
+            "sent_at": sent_at,
+            "delivered_at": f"CASE WHEN g % 100 < 85 THEN now() - interval '{day} days' - (g % 3600) * interval '1 second' + interval '20 seconds' END",
+            "block_reason": "CASE WHEN g % 100 BETWEEN 94 AND 97 THEN (ARRAY['suppressed','no_consent','frequency_cap'])[1 + g % 3] ELSE '' END",
+            "reasons": 'CASE WHEN g % 100 >= 98 THEN \'[{"code": "outside_window", "fr": "", "en": ""}]\'::jsonb ELSE \'[]\'::jsonb END',
+            "provider_id": f"'p{campaign.pk}-' || g",
+            "gateway": "'loopback'",
+            "created_at": f"now() - interval '{day} days'",
+        },
+    )
+
+
+def _clicks_and_stops(campaign) -> None:
+    from analytics.models import TrackedLink
+
+    link = TrackedLink.objects.create(
+        org_id=campaign.org_id, campaign_id=campaign.pk, url="https://shop.example/x"
+    )
+    # 8% of the delivered messages were clicked, some twice.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO analytics_linkcode (org_id, link_id, message_id, campaign_id, contact_id, code) "
+            "SELECT org_id, %s, id, campaign_id, contact_id, substr(md5(id::text), 1, 10) FROM campaigns_message "
+            "WHERE campaign_id = %s AND status = 'delivered' AND id %% 12 = 0",
+            [link.pk, campaign.pk],
+        )
+        cursor.execute(
+            "INSERT INTO analytics_click (org_id, link_id, code_id, message_id, campaign_id, contact_id, at, "
+            "user_agent_class, ip_hash) SELECT c.org_id, c.link_id, c.id, c.message_id, c.campaign_id, "
+            "c.contact_id, m.delivered_at + interval '5 minutes' * k, 'mobile', '' FROM analytics_linkcode c "
+            "JOIN campaigns_message m ON m.id = c.message_id CROSS JOIN generate_series(1, 2) k "
+            "WHERE c.link_id = %s AND (k = 1 OR c.message_id %% 5 = 0)",
+            [link.pk],
+        )
+        # What click_record writes beside each click: the first-click flag and the counts per hour.
+        cursor.execute(
+            "UPDATE analytics_linkcode c SET first_clicked_at = f.at FROM (SELECT code_id, min(at) AS at "
+            "FROM analytics_click WHERE link_id = %s GROUP BY code_id) f WHERE c.id = f.code_id",
+            [link.pk],
+        )
+        cursor.execute(
+            "INSERT INTO analytics_clickcount (org_id, campaign_id, bucket, clicks, unique_clicks, is_squashed) "
+            "SELECT org_id, campaign_id, b, count(*), sum(first), true FROM (SELECT org_id, campaign_id, "
+            "date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS b, CASE WHEN row_number() OVER "
+            "(PARTITION BY code_id ORDER BY at, id) = 1 THEN 1 ELSE 0 END AS first FROM analytics_click "
+            "WHERE link_id = %s) t GROUP BY 1, 2, 3",
+            [link.pk],
+        )
+        # 0.5% of the recipients answered STOP an hour later (the trigger attributes each one).
+        cursor.execute(
+            'INSERT INTO campaigns_inboundmessage (org_id, gateway, provider_id, from_number, "to", text, kind, '
+            "contact_id, needs_review, received_at) SELECT org_id, 'loopback', 'in-' || id, \"to\", '', 'STOP', "
+            "'opt_out', contact_id, false, sent_at + interval '1 hour' FROM campaigns_message "
+            "WHERE campaign_id = %s AND sent_at IS NOT NULL AND id %% 200 = 0",
+            [campaign.pk],
+        )
+
+
+def _squash_counters() -> None:
+    from analytics.services import message_counts_squash
+
     t = time.perf_counter()
     total = {"rows_in": 0, "rows_out": 0}
     while True:
@@ -263,14 +319,11 @@ def generate(rows: int, orgs: int, big: int) -> None:
     say(
         f"  squash of the counters: {total['rows_in']:,} rows -> {total['rows_out']:,} in {time.perf_counter() - t:.1f} s"
     )
-    t = time.perf_counter()
-    old_autocommit = connection.get_autocommit()
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    connection.set_autocommit(old_autocommit)
-    say(f"  VACUUM ANALYZE: {time.perf_counter() - t:.1f} s")
-    say(f"  generation total: {time.perf_counter() - started:.1f} s")
+
+
+def _summary(big_campaign_id: int | None) -> None:
+    from campaigns.models import InboundMessage
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM analytics_click")
         clicks = cursor.fetchone()[0]
@@ -312,13 +365,8 @@ def raw_query(sql: str, params: list):
 
 
 def measure(repeat: int) -> None:
-    from django.template import engines
-    from django.test import RequestFactory
-
-    from analytics import selectors
     from campaigns.models import Campaign, Message
     from smsplatform.models import Membership
-    from smsplatform.services import api_key_create
 
     messages = Message.objects.count()
     campaign = Campaign.objects.annotate(n=models.Count("messages")).order_by("-recipients").first()
@@ -329,6 +377,18 @@ def measure(repeat: int) -> None:
         f"{Campaign.objects.values('org').distinct().count()} organisations; report of campaign {campaign.pk} "
         f"({campaign.recipients:,} messages), dashboard of its organisation"
     )
+    api_call = _report_api_call(org, owner, campaign)
+    _plans(org, campaign)
+    _report_and_dashboard(org, owner, campaign, api_call, repeat)
+    _pages(owner, campaign, repeat)
+    _counters_cost(campaign)
+
+
+def _report_api_call(org, owner, campaign):
+    """The report API request, checked once with its query count; returned to be timed."""
+    from analytics import selectors
+    from smsplatform.services import api_key_create
+
     key = api_key_create(org=org, actor=owner, name=f"bench {time.time()}").raw_key
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     url = f"/api/v1/campaigns/{campaign.pk}/report"
@@ -342,13 +402,12 @@ def measure(repeat: int) -> None:
     say(
         f"  report API: {len(ctx.captured_queries)} queries; {json.dumps(selectors.campaign_report(org, campaign))}"
     )
+    return api_call
 
-    raw_report = raw_query(
-        "SELECT status, count(*) FROM campaigns_message WHERE campaign_id = %s GROUP BY status", [campaign.pk]
-    )
-    raw_dash = raw_query(
-        "SELECT status, count(*) FROM campaigns_message WHERE org_id = %s GROUP BY status", [org.pk]
-    )
+
+def _plans(org, campaign) -> None:
+    from analytics import selectors
+
     with connection.cursor() as cursor:
         cursor.execute(
             "EXPLAIN (ANALYZE, BUFFERS) SELECT status, count(*) FROM campaigns_message WHERE campaign_id = %s "
@@ -369,6 +428,20 @@ def measure(repeat: int) -> None:
         + " | ".join(p.strip() for p in plan if "Scan" in p or "Removed" in p or "Execution" in p)
     )
 
+
+def _report_and_dashboard(org, owner, campaign, api_call, repeat: int) -> None:
+    """The report and the dashboard beside the raw GROUP BY over the same rows."""
+    from django.template import engines
+    from django.test import RequestFactory
+
+    from analytics import selectors
+
+    raw_report = raw_query(
+        "SELECT status, count(*) FROM campaigns_message WHERE campaign_id = %s GROUP BY status", [campaign.pk]
+    )
+    raw_dash = raw_query(
+        "SELECT status, count(*) FROM campaigns_message WHERE org_id = %s GROUP BY status", [org.pk]
+    )
     request = RequestFactory().get("/")
     request.user = owner
     template = engines["django"].get_template("analytics/_dashboard.html")
@@ -379,9 +452,7 @@ def measure(repeat: int) -> None:
     say("")
     raw_r = line("raw GROUP BY status of the campaign's rows", timed(raw_report, repeat))
     api_r = line("GET /api/v1/campaigns/{id}/report (whole request)", timed(api_call, repeat))
-    sel_r = line(
-        "  campaign_report selector alone", timed(lambda: selectors.campaign_report(org, campaign), repeat)
-    )
+    line("  campaign_report selector alone", timed(lambda: selectors.campaign_report(org, campaign), repeat))
     say(f"  -> report p95 {api_r:.1f} ms = {api_r / raw_r:.2f}x the raw GROUP BY (target < 200 ms, <= 2x)")
     say("")
     raw_d = line("raw GROUP BY status of the organisation's rows", timed(raw_dash, repeat))
@@ -391,6 +462,9 @@ def measure(repeat: int) -> None:
         f"  -> dashboard p95 {dash_d:.1f} ms = {dash_d / raw_d:.2f}x the raw GROUP BY (target < 200 ms, <= 2x)"
     )
     say("")
+
+
+def _pages(owner, campaign, repeat: int) -> None:
     page_client = Client()
     page_client.force_login(owner)
     page = f"/reports/campaigns/{campaign.pk}/"
@@ -403,9 +477,13 @@ def measure(repeat: int) -> None:
         "reports index (comparison of campaigns)",
         timed(lambda: page_client.get("/reports/"), max(5, repeat // 4)),
     )
-    del sel_r
 
-    # The cost of the counters on the write path: a batch UPDATE like the receipts of 1,000 messages.
+
+def _counters_cost(campaign) -> None:
+    """The cost of the counters on the write path: a batch UPDATE like the receipts of 1,000 messages."""
+    from analytics.services import message_counts_squash
+    from campaigns.models import Message
+
     ids = list(Message.objects.filter(campaign=campaign, status="sent").values_list("id", flat=True)[:1000])
 
     def flip(to_status: str):
@@ -426,8 +504,6 @@ def measure(repeat: int) -> None:
     say("")
     line("2 UPDATEs of 1,000 messages, with the counters' trigger", with_trigger)
     line("2 UPDATEs of 1,000 messages, trigger disabled", without)
-    from analytics.services import message_counts_squash
-
     t = time.perf_counter()
     result = message_counts_squash()
     say(f"  squash after them: {result} in {(time.perf_counter() - t) * 1000:.1f} ms")

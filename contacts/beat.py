@@ -3,5 +3,5 @@
 from __future__ import annotations
 
 BEAT_SCHEDULE: dict[str, dict] = {
-    "contacts-requeue-stalled-imports": {"task": "contacts.requeue_stalled_import_jobs", "schedule": 300.0},
+    "contacts-requeue-stalled-imports": {"task": "contacts.import_jobs_requeue_stalled", "schedule": 300.0},
 }

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 def enqueue_import_job(job_id: int) -> None:
     # Lazy: contacts.tasks imports contacts.jobs, which imports this module.
-    from .tasks import run_import_job
+    from .tasks import import_job_run
 
-    run_import_job.delay(job_id)
+    import_job_run.delay(job_id)

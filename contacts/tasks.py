@@ -8,29 +8,29 @@ from . import jobs
 
 
 @shared_task(
-    name="contacts.run_import_job",
+    name="contacts.import_job_run",
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
     soft_time_limit=None,
     time_limit=None,
 )
-def run_import_job(job_id: int) -> None:
+def import_job_run(job_id: int) -> None:
     """Runs or resumes an import job. A worker killed half-way gets the task redelivered (late ack) and
     the job continues after its last committed chunk; the service refuses to run a chunk twice. No time
     limit: a million-row file takes longer than the default limit, and the job checkpoints anyway."""
     jobs.import_job_run(job_id=job_id)
 
 
-@shared_task(name="contacts.requeue_stalled_import_jobs", ignore_result=True)
-def requeue_stalled_import_jobs() -> dict[str, int]:
+@shared_task(name="contacts.import_jobs_requeue_stalled", ignore_result=True)
+def import_jobs_requeue_stalled() -> dict[str, int]:
     """Periodic: re-queues import jobs whose worker died without the broker redelivering the task.
     A non-blocking lock keeps two overlapping runs from both acting."""
     from django.core.cache import cache
 
-    if not cache.add("contacts:requeue_stalled_import_jobs", 1, 300):
+    if not cache.add("contacts:import_jobs_requeue_stalled", 1, 300):
         return {"skipped": 1}
     try:
         return jobs.import_jobs_requeue_stalled()
     finally:
-        cache.delete("contacts:requeue_stalled_import_jobs")
+        cache.delete("contacts:import_jobs_requeue_stalled")

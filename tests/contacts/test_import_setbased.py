@@ -12,6 +12,7 @@ import pytest
 
 from compliance.services import suppression_add
 from contacts import jobs, services
+from contacts.jobs import parallel
 from contacts.models import ConsentProof, Contact, ContactList, ContactTag
 
 from .conftest import run_import
@@ -133,7 +134,7 @@ def test_prepare_chunk_is_pure_and_reports_invalid_rows_and_duplicates(settings)
             "Note": "attribute",
         },
     )
-    params = jobs._PrepareParams(
+    params = parallel._PrepareParams(
         fields=tuple(plan.fields), attributes=tuple(plan.attributes), region="FR", language="en"
     )
     chunk = [

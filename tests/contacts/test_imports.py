@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from compliance.services import suppression_add
 from contacts import jobs, services
+from contacts.jobs import run as jobs_run
 from contacts.models import ConsentProof, Contact, ContactList, ContactTag, ImportJob
 
 from .conftest import data_file, run_import
@@ -169,22 +170,22 @@ def test_job_interrupted_half_way_resumes_without_duplicates(org_a, user_a, sett
     settings.IMPORT_CHUNK_ROWS = 3
     lines = [f";N{i};X;06123456{i:02d};;" for i in range(10)] + [";dup;X;0612345600;;"]
     content = (HEADER + "\r\n".join(lines) + "\r\n").encode()
-    original = jobs._process_chunk
+    original = jobs_run.chunk_write
     calls = {"n": 0}
 
-    def crash_on_third(job, plan, chunk, rejected):
+    def crash_on_third(job, writer, chunk, rejected):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("worker killed")
-        return original(job, plan, chunk, rejected)
+        return original(job, writer, chunk, rejected)
 
-    monkeypatch.setattr(jobs, "_process_chunk", crash_on_third)
+    monkeypatch.setattr(jobs_run, "chunk_write", crash_on_third)
     job = run_import(org_a, user_a, "big.csv", content)
     assert job.status == "failed" and job.processed_rows == 6
     assert "6" in job.error_message
     assert Contact.objects.filter(org=org_a).count() == 6
 
-    monkeypatch.setattr(jobs, "_process_chunk", original)
+    monkeypatch.setattr(jobs_run, "chunk_write", original)
     jobs.import_job_resume(org=org_a, actor=user_a, job=job)
     jobs.import_job_run(job_id=job.pk)
     job.refresh_from_db()
@@ -204,24 +205,24 @@ def test_job_killed_while_running_is_picked_up_again(org_a, user_a, settings, mo
     """A worker dies after committing a chunk: the redelivered task continues from the checkpoint."""
     settings.IMPORT_CHUNK_ROWS = 2
     content = (HEADER + "".join(f";N{i};X;06123456{i:02d};;\r\n" for i in range(5))).encode()
-    original = jobs._process_chunk
+    original = jobs_run.chunk_write
     state = {"n": 0}
 
     class Killed(BaseException):
         pass
 
-    def killed_after_first(job, plan, chunk, rejected):
+    def killed_after_first(job, writer, chunk, rejected):
         state["n"] += 1
         if state["n"] == 2:
             raise Killed
-        return original(job, plan, chunk, rejected)
+        return original(job, writer, chunk, rejected)
 
-    monkeypatch.setattr(jobs, "_process_chunk", killed_after_first)
+    monkeypatch.setattr(jobs_run, "chunk_write", killed_after_first)
     with pytest.raises(Killed):
         run_import(org_a, user_a, "k.csv", content)
     job = ImportJob.objects.get(org=org_a)
     assert (job.status, job.processed_rows) == ("running", 2)
-    monkeypatch.setattr(jobs, "_process_chunk", original)
+    monkeypatch.setattr(jobs_run, "chunk_write", original)
     jobs.import_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert (job.status, job.created, job.processed_rows) == ("done", 5, 5)
