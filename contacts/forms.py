@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from .models import ConsentBasis, ContactList, Gender
+from .models import CONTACT_FIELDS, ConsentBasis, ContactList, Gender
 from .optin_challenge import challenge_verify
 from .services import tags_clean
 
@@ -34,6 +34,10 @@ class ContactForm(forms.Form):
     consent_basis = forms.ChoiceField(
         label=_("Consent"), choices=ConsentBasis.choices, initial=ConsentBasis.UNKNOWN
     )
+
+    # The personal fields are the contact's editable ones, in the model's order (the services take them
+    # as they come from cleaned_data).
+    field_order = ["phone", *CONTACT_FIELDS, "tags", "consent_basis"]
 
     def clean_tags(self) -> list[str]:
         return split_tags(self.cleaned_data.get("tags", ""))
@@ -145,7 +149,7 @@ class ImportUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        limit = int(getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
         if upload.size > limit:
             raise forms.ValidationError(
                 _("The file is larger than the %(limit)s MB limit. Split it into smaller files.")

@@ -48,6 +48,11 @@ class Gender(models.TextChoices):
     OTHER = "X", _("Other")
 
 
+# The personal fields of a contact that a person (page) or a client (API) may set; the contact form, the
+# services and the API serializer follow this list.
+CONTACT_FIELDS = ("first_name", "last_name", "email", "gender", "birth_date", "postal_code", "city")
+
+
 class Contact(models.Model):
     """A person an organisation may text. ``phone`` is E.164 and unique per organisation.
 

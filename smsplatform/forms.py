@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .countries import COUNTRY_CHOICES
 from .models import Organisation, Role
-from .services import assignable_roles
+from .services import ORGANISATION_SETTINGS_FIELDS, assignable_roles
 
 
 class SignupForm(forms.Form):
@@ -29,16 +29,7 @@ class OrganisationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = [
-            "name",
-            "legal_name",
-            "brand",
-            "country",
-            "timezone",
-            "default_sender_id",
-            "stop_mention",
-            "rule_pack",
-        ]
+        fields = list(ORGANISATION_SETTINGS_FIELDS)
 
 
 def _offer_roles(field: forms.ChoiceField, actor_role: str | None) -> None:

@@ -130,19 +130,22 @@ def signup_claim(token: str) -> dict:
     return pending
 
 
+# The settings of an organisation its owners edit (the settings page's form shows the same list).
+ORGANISATION_SETTINGS_FIELDS = (
+    "name",
+    "legal_name",
+    "brand",
+    "country",
+    "timezone",
+    "default_sender_id",
+    "stop_mention",
+    "rule_pack",
+)
+
+
 def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Organisation:
     """Settings of the organisation; validated as a whole before anything is written."""
-    allowed = {
-        "name",
-        "legal_name",
-        "brand",
-        "country",
-        "timezone",
-        "default_sender_id",
-        "stop_mention",
-        "rule_pack",
-    }
-    unknown = set(fields) - allowed
+    unknown = set(fields) - set(ORGANISATION_SETTINGS_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
     changed = {k: v for k, v in fields.items() if getattr(org, k) != v}

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from smsplatform.api.fields import StorableJSONField, validate_storable_json
 
-from ..models import ConsentBasis, ConsentSource, Contact, ContactList, Gender, ImportJob
+from ..models import CONTACT_FIELDS, ConsentBasis, ConsentSource, Contact, ContactList, Gender, ImportJob
 from ..selectors import tag_names
 
 
@@ -26,10 +26,7 @@ class ContactSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = [
-            "id", "phone", "first_name", "last_name", "email", "gender", "birth_date", "postal_code", "city",
-            "tags", "attributes", "consent", "opted_out", "created_at",
-        ]  # fmt: skip
+        fields = ["id", "phone", *CONTACT_FIELDS, "tags", "attributes", "consent", "opted_out", "created_at"]
         read_only_fields = fields
 
     def get_tags(self, obj: Contact) -> list[str]:

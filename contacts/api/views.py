@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -16,6 +15,7 @@ from smsplatform.api.parsers import JSONParser
 from smsplatform.tenancy import TenantModelViewSet, TenantViewSet, get_org_object_or_404
 
 from .. import jobs, services
+from ..downloads import rejected_rows_response
 from ..models import ConsentSource, Contact, ContactList, ImportJob
 from ..selectors import contacts_filtered, with_tags
 from .serializers import (
@@ -190,16 +190,7 @@ class ImportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, TenantView
     @extend_schema(responses={(200, "text/csv"): bytes})
     @action(detail=True, methods=["get"], url_path="errors")
     def errors(self, request, pk=None):
-        job = self.get_object()
-        path = jobs.rejected_rows_file(job)
-        if path is None:
-            raise Http404
-        return FileResponse(
-            open(path, "rb"),  # noqa: SIM115 - closed by the response
-            as_attachment=True,
-            filename=f"rejected-{job.pk}.csv",
-            content_type="text/csv; charset=utf-8",
-        )
+        return rejected_rows_response(self.get_object())
 
 
 class OptOutViewSet(mixins.ListModelMixin, TenantViewSet):
