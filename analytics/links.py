@@ -45,12 +45,12 @@ _TRAILING = ".,;:!?)]'\""
 
 
 def code_length() -> int:
-    return int(getattr(settings, "SHORT_LINK_CODE_LENGTH", 8))
+    return settings.SHORT_LINK_CODE_LENGTH
 
 
 def short_link_prefix() -> str:
     """``https://<domain>/r/``: what every short link starts with."""
-    domain = getattr(settings, "SHORT_LINK_DOMAIN", "") or getattr(settings, "SITE_URL", "")
+    domain = settings.SHORT_LINK_DOMAIN or settings.SITE_URL
     return f"{domain.rstrip('/')}/r/"
 
 
@@ -108,7 +108,7 @@ def _normalised(url: str) -> str:
 
 
 def default_expiry() -> timedelta | None:
-    days = getattr(settings, "SHORT_LINK_TTL_DAYS", 400)
+    days = settings.SHORT_LINK_TTL_DAYS
     return timedelta(days=int(days)) if days else None
 
 

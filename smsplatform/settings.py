@@ -244,6 +244,13 @@ IMPORT_XLSX_MAX_PART_BYTES = env.int("IMPORT_XLSX_MAX_PART_BYTES", default=512 *
 IMPORT_XLSX_MAX_RATIO = env.int("IMPORT_XLSX_MAX_RATIO", default=100)
 IMPORT_CSV_MAX_RECORD_CHARS = env.int("IMPORT_CSV_MAX_RECORD_CHARS", default=64 * 1024)
 IMPORT_PARSE_MEMORY_BYTES = env.int("IMPORT_PARSE_MEMORY_BYTES", default=1024 * 1024 * 1024)
+# Import jobs (contacts/jobs): rows per committed chunk (a killed job resumes after the last one), where
+# uploaded files live (empty: MEDIA_ROOT/imports, shared by web and worker), PostgreSQL's set-based writes
+# (off: the portable ORM writer, slower), and the forked parsing processes per job (0: parse inline).
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=10_000)
+IMPORT_FILES_ROOT = env.str("IMPORT_FILES_ROOT", default="")
+IMPORT_SET_BASED = env.bool("IMPORT_SET_BASED", default=True)
+IMPORT_PARSE_PROCESSES = env.int("IMPORT_PARSE_PROCESSES", default=2)
 
 # --- API --------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -313,7 +320,29 @@ SMS_GATEWAY_RATE_LIMITS = {
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_SEND_CONCURRENCY = env.int("TWILIO_SEND_CONCURRENCY", default=4)  # parallel requests per batch
+TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=15.0)  # seconds per request
+# Only to point the adapter at a local fake Twilio in tests; empty means Twilio's own API.
+TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="")
+# (connect, read) seconds; the read timeout is generous because a batch of thousands is one request.
+LOOPBACK_GATEWAY_TIMEOUT = (
+    env.float("LOOPBACK_CONNECT_TIMEOUT", default=3.0),
+    env.float("LOOPBACK_READ_TIMEOUT", default=30.0),
+)
+
+# The sending pipeline (docs/architecture.md, "The sending pipeline"): messages per batch task, tries of
+# a message on transient gateway errors with a backoff doubled per try from the base (at most 30
+# minutes), how long a message may stay `sending` before reconciliation asks the gateway, and after how
+# long a pending message whose task was lost is queued again.
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=1000)
+CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
+CAMPAIGN_RETRY_BASE_SECONDS = env.int("CAMPAIGN_RETRY_BASE_SECONDS", default=30)
+CAMPAIGN_SENDING_TIMEOUT = env.int("CAMPAIGN_SENDING_TIMEOUT", default=20 * 60)  # seconds
+CAMPAIGN_REQUEUE_AFTER = env.int("CAMPAIGN_REQUEUE_AFTER", default=15 * 60)  # seconds
+
 SHORT_LINK_DOMAIN = env.str("SHORT_LINK_DOMAIN", default=SITE_URL)
+SHORT_LINK_CODE_LENGTH = 8  # characters; the composer counts every link at this length
+SHORT_LINK_TTL_DAYS = env.int("SHORT_LINK_TTL_DAYS", default=400)  # 0: links never expire
 
 # The public opt-in form (/f/<slug>/): each request texts a code paid by the shop. Per client address
 # (smsplatform.client_ip) an hour; per number a day (the shop's daily cap is on its form, set by the
@@ -341,6 +370,41 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Only to point the client at a local fake Stripe in tests; empty means Stripe's own API.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+
+# Prices and invoices. The VAT rate of purchases; the credits per segment of a destination without its
+# own price (the operator sets prices per region in the admin); a new organisation's low-balance alert.
+BILLING_VAT_RATE = env.str("BILLING_VAT_RATE", default="20.00")
+BILLING_DEFAULT_PRICE_PER_SEGMENT = env.int("BILLING_DEFAULT_PRICE_PER_SEGMENT", default=3)
+BILLING_LOW_BALANCE_DEFAULT_THRESHOLD = env.int("BILLING_LOW_BALANCE_DEFAULT_THRESHOLD", default=50)
+# The issuer printed on every invoice and credit note (French law requires name, address, SIREN and VAT
+# number). The defaults are placeholders, fine for development; an empty variable keeps the placeholder,
+# and `check --deploy` warns (billing.W002) while a deployment still prints one.
+INVOICE_ISSUER_PLACEHOLDERS = {
+    "INVOICE_ISSUER_NAME": "smsplatform SAS",
+    "INVOICE_ISSUER_ADDRESS": "1 rue de la Paix\n75002 Paris\nFrance",
+    "INVOICE_ISSUER_SIREN": "000 000 000",
+    "INVOICE_ISSUER_VAT_NUMBER": "FR00000000000",
+    "INVOICE_ISSUER_EMAIL": "facturation@example.com",
+}
+INVOICE_ISSUER_NAME = (
+    env.str("INVOICE_ISSUER_NAME", default="") or INVOICE_ISSUER_PLACEHOLDERS["INVOICE_ISSUER_NAME"]
+)
+# Line breaks of the address are written `\n` in the environment.
+INVOICE_ISSUER_ADDRESS = (
+    env.str("INVOICE_ISSUER_ADDRESS", default="", multiline=True)
+    or INVOICE_ISSUER_PLACEHOLDERS["INVOICE_ISSUER_ADDRESS"]
+)
+INVOICE_ISSUER_SIREN = (
+    env.str("INVOICE_ISSUER_SIREN", default="") or INVOICE_ISSUER_PLACEHOLDERS["INVOICE_ISSUER_SIREN"]
+)
+INVOICE_ISSUER_VAT_NUMBER = (
+    env.str("INVOICE_ISSUER_VAT_NUMBER", default="")
+    or INVOICE_ISSUER_PLACEHOLDERS["INVOICE_ISSUER_VAT_NUMBER"]
+)
+INVOICE_ISSUER_EMAIL = (
+    env.str("INVOICE_ISSUER_EMAIL", default="") or INVOICE_ISSUER_PLACEHOLDERS["INVOICE_ISSUER_EMAIL"]
+)
+INVOICE_ISSUER_CODE = env.str("INVOICE_ISSUER_CODE", default="SMSPLATFORM")  # prefix of invoice numbers
 
 # --- Security ---------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -189,7 +189,7 @@ def get_gateway(name: str | None = None) -> Gateway:
     Instances are cached because adapters hold HTTP connection pools; the cache is dropped whenever a
     setting changes (``override_settings`` in tests).
     """
-    name = name or getattr(settings, "SMS_GATEWAY", "loopback")
+    name = name or settings.SMS_GATEWAY
     with _registry.lock:
         gateway = _registry.instances.get(name)
         if gateway is not None:

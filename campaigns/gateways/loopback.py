@@ -34,8 +34,6 @@ from .base import (
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-#: (connect, read) seconds; the read timeout is generous because a batch of thousands is one request
-DEFAULT_TIMEOUT = (3.0, 30.0)
 _RECEIPT_STATUSES = {"delivered", "undelivered", "failed", "sent"}
 
 
@@ -73,7 +71,7 @@ class LoopbackGateway(Gateway):
     ) -> None:
         self.base_url = (base_url or settings.LOOPBACK_GATEWAY_URL).rstrip("/")
         self.secret = secret if secret is not None else settings.GATEWAY_WEBHOOK_SECRET
-        configured = timeout or getattr(settings, "LOOPBACK_GATEWAY_TIMEOUT", DEFAULT_TIMEOUT)
+        configured = timeout or settings.LOOPBACK_GATEWAY_TIMEOUT
         # requests wants a tuple for (connect, read); a list would come from an environment variable.
         self.timeout = tuple(configured) if isinstance(configured, list) else configured
         # A requests.Session is not documented as thread-safe; one per thread keeps pooling without risk.

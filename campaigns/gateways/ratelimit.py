@@ -103,7 +103,7 @@ def acquire(gateway_name: str, n: int, rate_per_second: float, burst: float) -> 
     if rate_per_second <= 0 or n <= 0:
         return 0.0
     burst = max(float(burst), 0.0)
-    url = getattr(settings, "REDIS_URL", "")
+    url = settings.REDIS_URL
     if not url:
         with _local_lock:
             bucket = _local_buckets.get(gateway_name)
@@ -119,7 +119,7 @@ def reset(gateway_name: str) -> None:
     """Forget a gateway's bucket (tests, or an operator changing the limit)."""
     with _local_lock:
         _local_buckets.pop(gateway_name, None)
-    url = getattr(settings, "REDIS_URL", "")
+    url = settings.REDIS_URL
     if url:
         _script_for(url)
         _clients[url][0].delete(KEY_PREFIX + gateway_name)
@@ -131,7 +131,7 @@ def limit_for(gateway_name: str) -> tuple[float, float] | None:
     A bare number is the rate; its burst then defaults to :data:`CHUNK_SHARE` of a second's worth (at
     least 1), so that a full bucket cannot push any one-second window noticeably over the limit.
     """
-    limits = getattr(settings, "SMS_GATEWAY_RATE_LIMITS", None) or {}
+    limits = settings.SMS_GATEWAY_RATE_LIMITS
     value = limits.get(gateway_name)
     if not value:
         return None

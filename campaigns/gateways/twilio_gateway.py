@@ -123,14 +123,12 @@ class TwilioGateway(Gateway):
         concurrency: int | None = None,
         timeout: float | None = None,
     ) -> None:
-        self.account_sid = account_sid or getattr(settings, "TWILIO_ACCOUNT_SID", "")
-        self.auth_token = auth_token or getattr(settings, "TWILIO_AUTH_TOKEN", "")
-        self.base_url = base_url or getattr(settings, "TWILIO_BASE_URL", "")
-        self.messaging_service_sid = messaging_service_sid or getattr(
-            settings, "TWILIO_MESSAGING_SERVICE_SID", ""
-        )
-        self.concurrency = max(1, concurrency or int(getattr(settings, "TWILIO_SEND_CONCURRENCY", 4)))
-        self.timeout = timeout or float(getattr(settings, "TWILIO_TIMEOUT", 15))
+        self.account_sid = account_sid or settings.TWILIO_ACCOUNT_SID
+        self.auth_token = auth_token or settings.TWILIO_AUTH_TOKEN
+        self.base_url = base_url or settings.TWILIO_BASE_URL
+        self.messaging_service_sid = messaging_service_sid or settings.TWILIO_MESSAGING_SERVICE_SID
+        self.concurrency = max(1, concurrency or settings.TWILIO_SEND_CONCURRENCY)
+        self.timeout = timeout or settings.TWILIO_TIMEOUT
         # twilio's HTTP client keeps a requests.Session; one client per thread avoids sharing it.
         self._local = threading.local()
 
