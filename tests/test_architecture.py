@@ -159,3 +159,64 @@ def test_app_layering_contracts_are_kept():
     pyproject.toml."""
     exit_code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
     assert exit_code == 0, "Broken import contracts: see the report in the captured output"
+
+
+# --- module and function size, settings ----------------------------------------------------------------
+
+# Beyond these a module hides its parts and a function its steps (docs/architecture.md, "Code shape").
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 80
+SOURCE_DIRS = (*APPS, "bench")
+
+
+def _sources() -> list[Path]:
+    return [
+        path
+        for folder in SOURCE_DIRS
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if "migrations" not in path.parts
+    ]
+
+
+def test_no_module_outgrows_one_file():
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in _sources()
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"Modules over {MAX_MODULE_LINES} lines (make each a package of its parts): {long}"
+
+
+def test_no_function_outgrows_one_screen():
+    long = {
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name}": node.end_lineno - node.lineno + 1
+        for path in _sources()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    }
+    assert not long, f"Functions over {MAX_FUNCTION_LINES} lines (split them into named steps): {long}"
+
+
+def _settings_read_with_a_default(path: Path) -> list[int]:
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) == 3
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == "settings"
+    ]
+
+
+def test_every_setting_is_declared_once_in_the_settings_module():
+    """A default restated where a setting is read drifts from the one in settings.py (or stands in for a
+    declaration that does not exist): declare it in smsplatform/settings.py and read ``settings.X``."""
+    scattered = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in _sources()
+        for line in _settings_read_with_a_default(path)
+    ]
+    assert not scattered, f"Settings read with a default instead of declared: {scattered}"
