@@ -52,7 +52,7 @@ test: install assets
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: install assets
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 messages: install
 	$(BIN)/python manage.py makemessages -l fr -l en --ignore=.venv --ignore=node_modules --ignore=var

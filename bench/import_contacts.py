@@ -16,7 +16,7 @@ run, by:
     row) on a sample of the file;
 (d) the floor: phone normalisation, dedupe, COPY into a staging table, ``INSERT ... ON CONFLICT``.
 
-(b) and (c), with the file reader all but (a) share, are in ``bench/import_export_variants.py``.
+(b) and (c), with the file reader all but (a) share, are in ``bench/_import_export_variants.py``.
 
 Each variant gets its own organisation holding the same pre-existing contacts; the organisations are
 deleted at the end (``--keep`` keeps them). ``DATABASE_URL`` chooses the database (default
@@ -36,7 +36,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from import_export_variants import read_rows, reason_of_phone, variant_b, variant_c
+from _import_export_variants import read_rows, reason_of_phone, variant_b, variant_c
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
