@@ -17,6 +17,19 @@ from compliance.senders import ensure_stop_mention
 # ``{first_name}``, ``{first_name|client}`` (fallback when empty), ``{city}``, ``{loyalty_points}``.
 MERGE_FIELD_RE = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|([^{}]*))?\}")
 CONTACT_FIELDS = ("first_name", "last_name", "city", "postal_code", "email", "phone")
+# What owners type in French; a custom attribute of the same name wins over the alias.
+FIELD_ALIASES = {
+    "prenom": "first_name",
+    "nom": "last_name",
+    "ville": "city",
+    "code_postal": "postal_code",
+    "cp": "postal_code",
+    "mail": "email",
+    "courriel": "email",
+    "telephone": "phone",
+    "tel": "phone",
+    "portable": "phone",
+}
 
 
 def merge_fields(body: str) -> list[str]:
@@ -27,14 +40,18 @@ def merge_fields(body: str) -> list[str]:
 def render(body: str, values: Mapping[str, Any]) -> str:
     """Replaces each merge field by the recipient's value, or its fallback, or nothing.
 
-    ``values`` holds the contact's fields and its custom attributes (fields win on a name clash). An
-    unknown field renders empty rather than leaking ``{...}`` to a customer's phone.
+    ``values`` holds the contact's fields and its custom attributes (fields win on a name clash); a
+    French alias (``{prenom}``) reads its field. Saving refuses unknown fields (campaigns.merge_fields);
+    one that still gets here renders empty rather than leaking ``{...}`` to a customer's phone.
     """
     if "{" not in body:
         return body
 
     def replace(match: re.Match) -> str:
-        value = values.get(match.group(1))
+        name = match.group(1)
+        value = values.get(name)
+        if value is None and name.lower() in FIELD_ALIASES:
+            value = values.get(FIELD_ALIASES[name.lower()])
         text = "" if value is None else str(value).strip()
         if not text:
             return (match.group(2) or "").strip()

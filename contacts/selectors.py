@@ -134,6 +134,12 @@ def contact_lists_of(org: Organisation, contact: Contact) -> QuerySet[ContactLis
     )
 
 
+def contact_attribute_exists(org: Organisation, name: str) -> bool:
+    """Whether some contact of the organisation has the custom attribute ``name``: a merge field may
+    only use an attribute that exists (campaigns.merge_fields)."""
+    return Contact.objects.filter(org=org, attributes__has_key=name).exists()
+
+
 def org_tags(org: Organisation) -> QuerySet[Tag]:
     return Tag.objects.filter(org=org).order_by("name")
 

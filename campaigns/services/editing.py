@@ -17,6 +17,7 @@ from contacts.models import ContactList, Segment
 from smsplatform.audit import audit_record
 from smsplatform.models import Organisation
 
+from ..merge_fields import merge_field_errors
 from ..models import Campaign, Category
 from ._common import S, _check, _locked
 
@@ -49,6 +50,8 @@ def _campaign_clean(org: Organisation, fields: dict[str, Any], actor: Any = None
         out["body"] = (out["body"] or "").strip()
         if not out["body"]:
             errors["body"] = [_("The message is empty.")]
+        else:
+            errors.update(merge_field_errors(org, out["body"]))
     if "category" in out and out["category"] not in Category.values:
         errors["category"] = [_("Choose marketing or transactional.")]
     if out.get("sender_id"):

@@ -12,16 +12,19 @@ from django.utils.translation import gettext as _
 from smsplatform.audit import audit_record
 from smsplatform.models import Organisation
 
+from ..merge_fields import merge_field_errors
 from ..models import Template
 
 
-def _template_clean(name: str, body: str) -> tuple[str, str]:
+def _template_clean(org: Organisation, name: str, body: str) -> tuple[str, str]:
     name, body = (name or "").strip(), (body or "").strip()
     errors = {}
     if not name:
         errors["name"] = [_("Give the template a name.")]
     if not body:
         errors["body"] = [_("The message is empty.")]
+    else:
+        errors.update(merge_field_errors(org, body))
     if errors:
         raise ValidationError(errors)
     return name[:100], body
@@ -29,7 +32,7 @@ def _template_clean(name: str, body: str) -> tuple[str, str]:
 
 def template_create(*, org: Organisation, actor: Any, name: str, body: str) -> Template:
     """Saves a message body to reuse it in later campaigns."""
-    name, body = _template_clean(name, body)
+    name, body = _template_clean(org, name, body)
     try:
         with transaction.atomic():
             template = Template.objects.create(
@@ -45,7 +48,7 @@ def template_create(*, org: Organisation, actor: Any, name: str, body: str) -> T
 
 def template_update(*, org: Organisation, actor: Any, template: Template, name: str, body: str) -> Template:
     """Changes a saved template (campaigns made from it keep their own copy of the body)."""
-    name, body = _template_clean(name, body)
+    name, body = _template_clean(org, name, body)
     try:
         with transaction.atomic():
             Template.objects.filter(org=org, pk=template.pk).update(
