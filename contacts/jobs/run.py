@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -254,8 +255,9 @@ def import_job_resume(*, org: Organisation, actor: Any, job: ImportJob) -> Impor
     if not _abs(job.file_path).exists():
         raise ValidationError(_("The file of this import is no longer available: upload it again."))
     with transaction.atomic():
+        # A fresh heartbeat: the stalled-job check waits a full STALLED_AFTER before queuing it again.
         ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.QUEUED, error_message="", finished_at=None
+            status=ImportStatus.QUEUED, error_message="", finished_at=None, heartbeat_at=timezone.now()
         )
         job.status, job.error_message, job.finished_at = ImportStatus.QUEUED, "", None
         audit_record(
@@ -266,14 +268,15 @@ def import_job_resume(*, org: Organisation, actor: Any, job: ImportJob) -> Impor
 
 
 def import_jobs_requeue_stalled() -> dict[str, int]:
-    """Re-queues jobs whose worker died (no heartbeat for ``STALLED_AFTER``); for the beat schedule.
-    The broker redelivers most of them already (late acks); this catches the rest."""
+    """Re-queues jobs whose worker died (no heartbeat for ``STALLED_AFTER``), and queued jobs whose task
+    never ran (a broker emptied by a restart, a task name changed by an upgrade); for the beat schedule.
+    The broker redelivers most of them already (late acks); this catches the rest. A job queued twice is
+    harmless: its chunks are claimed against the checkpoint, a finished job is left alone."""
     limit = timezone.now() - STALLED_AFTER
-    stalled = list(
-        ImportJob.objects.filter(status=ImportStatus.RUNNING, heartbeat_at__lt=limit).values_list(
-            "pk", flat=True
-        )[:100]
+    lost = Q(status__in=[ImportStatus.RUNNING, ImportStatus.QUEUED], heartbeat_at__lt=limit) | Q(
+        status=ImportStatus.QUEUED, heartbeat_at__isnull=True, created_at__lt=limit
     )
+    stalled = list(ImportJob.objects.filter(lost).values_list("pk", flat=True)[:100])
     for pk in stalled:
         ImportJob.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
         enqueue.enqueue_import_job(pk)
