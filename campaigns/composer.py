@@ -8,6 +8,7 @@ at the length of the tracked short link each recipient will get (:func:`analytic
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from analytics.links import body_for_counting, preview_links
@@ -50,7 +51,9 @@ class Counter:
     stop_suffix: str  # the mention the platform appends (shown as a non-editable suffix), or ""
     has_own_stop: bool
     fixes: list[Fix] = field(default_factory=list)
-    segments_if_all_fixed: int = 0
+    segments_if_all_fixed: int = 0  # the one-click fix, accented letters kept
+    without_accents: str = ""  # the text as received if the author also removes the accents, or ""
+    segments_without_accents: int = 0
     fields_used: list[str] = field(default_factory=list)
     sender: SenderCheck | None = None
     recipients: int | None = None
@@ -66,6 +69,12 @@ class Counter:
     @property
     def saving(self) -> int:
         return self.info.segments - self.segments_if_all_fixed
+
+    @property
+    def show_fix_all(self) -> bool:
+        """The one-click fix is offered when it changes something (accented letters are not its job)."""
+        typography = [fix for fix in self.fixes if not is_letter(fix.char)]
+        return bool(typography) and (len(self.fixes) > 1 or self.saving > 0)
 
     @property
     def long_message(self) -> bool:
@@ -111,11 +120,19 @@ def replace_char(body: str, char: str, replacement: str | None = None) -> str:
     return body.replace(char, replacement)
 
 
-def replace_all(body: str) -> str:
-    """Every character that forces UCS-2 replaced by its GSM-7 spelling (or removed)."""
+def is_letter(char: str) -> bool:
+    """An accented letter (ê, ô, ï...): replacing it changes a French word ("fêtes" -> "fetes", "le vôtre"
+    -> "le votre"), so it is never part of the one-click fix, only of an explicit choice."""
+    return unicodedata.category(char).startswith("L")
+
+
+def replace_all(body: str, *, accents: bool = False) -> str:
+    """Every character that forces UCS-2 replaced by its GSM-7 spelling (or removed): typography (quotes,
+    dashes, spaces) and symbols; accented letters too only when ``accents`` is asked for."""
     info = analyse(body)
     for char in info.non_gsm_characters:
-        body = replace_char(body, char)
+        if accents or not is_letter(char):
+            body = replace_char(body, char)
     return body
 
 
@@ -160,6 +177,8 @@ def compose(
             )
         )
     all_fixed = count_segments(replace_all(sent)) if fixes else info.segments
+    accents = any(is_letter(fix.char) for fix in fixes)
+    without_accents = replace_all(sent, accents=True) if accents else ""
 
     counter = Counter(
         body=body,
@@ -169,6 +188,8 @@ def compose(
         has_own_stop=has_stop_mention(body),
         fixes=fixes,
         segments_if_all_fixed=all_fixed,
+        without_accents=preview_links(without_accents) if accents else "",
+        segments_without_accents=count_segments(without_accents) if accents else 0,
         fields_used=merge_fields(body),
         sender=check_sender(sender_id) if sender_id else None,
         too_long=len(body) > MAX_BODY,

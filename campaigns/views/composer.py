@@ -108,7 +108,8 @@ class ComposerFixView(OrgPageMixin, View):
         body = request.POST.get("body", "")
         char = request.POST.get("char", "")
         if request.POST.get("all"):
-            fixed = replace_all(body)
+            # Accented letters only on the explicit choice ("accents"): the one-click fix keeps the words.
+            fixed = replace_all(body, accents=request.POST["all"] == "accents")
         else:
             if len(char) != 1:
                 return JsonResponse({"detail": _("Choose one character to replace.")}, status=400)

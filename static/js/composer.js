@@ -54,7 +54,7 @@
     const all = event.target.closest("[data-fix-all]");
     if (all) {
       event.preventDefault();
-      fix({ all: "1" });
+      fix({ all: all.dataset.fixAll });
     }
   });
 

@@ -71,7 +71,10 @@ def test_fix_endpoint_replaces_one_character_or_all(tenant_a):
     assert data["body"] == "C’est la fête !"
     data = client.post(url, {"body": body, "char": "ê"}).json()
     assert data["body"] == f"C’est la fete {EMOJI} !"
+    # The one-click fix keeps the French words; removing the accents is a choice of its own.
     data = client.post(url, {"body": body, "all": "1"}).json()
+    assert data["body"] == "C'est la fête !"
+    data = client.post(url, {"body": body, "all": "accents"}).json()
     assert data["body"] == "C'est la fete !"
     assert client.post(url, {"body": body, "char": ""}).status_code == 400
 
@@ -221,3 +224,20 @@ def test_a_shop_without_credits_is_told_so_when_asking_for_a_code(tenant_a):
     assert response.status_code == 402
     assert 'href="/billing/"' in response.content.decode()
     assert not Message.objects.filter(org=tenant_a.org, reason="test_phone_code").exists()
+
+
+def test_fix_all_never_removes_accents_and_the_accent_choice_shows_the_text_received(tenant_a):
+    client = tenant_a.client()
+    body = "Les fêtes approchent – le vôtre est prêt : 20 % sur tout !"
+    html, encoding, _segments, _credits = counter(client, body=body)
+    assert encoding == "UCS-2"
+    assert 'data-fix-all="1"' in html  # the dash
+    assert 'data-testid="accent-choice"' in html and 'data-fix-all="accents"' in html
+    assert "Les fetes approchent - le votre est pret : 20 % sur tout !" in html  # shown before choosing
+    fixed = client.post(reverse("campaigns:fix"), {"body": body, "all": "1"}).json()["body"]
+    assert fixed == "Les fêtes approchent - le vôtre est prêt : 20 % sur tout !"
+
+    # Only accented letters left: no one-click fix to offer, the explicit choice stays.
+    html, *_ = counter(client, body=fixed)
+    assert 'data-fix-all="1"' not in html
+    assert 'data-fix-all="accents"' in html
