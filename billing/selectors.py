@@ -86,6 +86,12 @@ def packs_on_sale() -> QuerySet[CreditPack]:
     return CreditPack.objects.filter(active=True).order_by("credits")
 
 
+def pack_covering(credits: int) -> CreditPack | None:
+    """The smallest pack on sale that brings at least ``credits`` (else the largest one)."""
+    packs = packs_on_sale()
+    return packs.filter(credits__gte=credits).first() or packs.last()
+
+
 def org_purchases(org: Organisation) -> QuerySet[Purchase]:
     return Purchase.objects.filter(org=org).order_by("-created_at", "-id")
 

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -32,12 +33,45 @@ from .pdf import invoice_pdf
 logger = logging.getLogger(__name__)
 
 
+#: Where the buyer goes back after a payment (a campaign short of credits), kept in the session across
+#: the payment provider's round trip.
+NEXT_SESSION_KEY = "billing_next"
+
+
+def _local_path(request, value: str | None) -> str:
+    """``value`` when it is a path of this site (never another host: an open redirect), else ""."""
+    value = (value or "").strip()
+    if value.startswith("/") and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}):
+        return value
+    return ""
+
+
+def _shortfall(value: str | None) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except ValueError:
+        return 0
+
+
 class BillingView(OrgPageMixin, TemplateView):
+    """Credits, packs, history. ``?need=N&next=/campaigns/7/``: a campaign is N credits short; the pack
+    that covers it is preselected and the buyer comes back to the campaign after paying."""
+
     template_name = "billing/index.html"
     required_capability = "manage"
 
+    def get(self, request, *args, **kwargs):
+        following = _local_path(request, request.GET.get("next"))
+        if following:
+            request.session[NEXT_SESSION_KEY] = following
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
+        need = _shortfall(self.request.GET.get("need"))
+        ctx["need"] = need
+        ctx["recommended"] = selectors.pack_covering(need) if need else None
+        ctx["next_url"] = self.request.session.get(NEXT_SESSION_KEY, "")
         prefs = services.billing_settings_get(org=self.org)
         ctx.setdefault("settings_form", BillingSettingsForm(instance=prefs))
         ctx["balance"] = selectors.credits_balance(self.org)
@@ -117,6 +151,20 @@ class PurchaseDetailView(OrgObjectMixin, DetailView):
     template_name = "billing/purchase.html"
     context_object_name = "purchase"
     required_capability = "manage"
+
+    def get(self, request, *args, **kwargs):
+        purchase = self.get_object()
+        following = request.session.get(NEXT_SESSION_KEY)
+        if purchase.status == PurchaseStatus.PAID and following:
+            # Paid for a campaign that was short of credits: straight back to it, ready to launch.
+            del request.session[NEXT_SESSION_KEY]
+            messages.success(
+                request,
+                _("Payment confirmed: %(credits)s credits added. Your campaign is ready to launch.")
+                % {"credits": purchase.credits},
+            )
+            return redirect(following)
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)

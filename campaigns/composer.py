@@ -1,9 +1,11 @@
 """The composer's live counter: what the message will cost, and which characters make it expensive.
 
-Pure functions over the compliance module (no query): the view passes the audience cost it loaded.
-Merge fields are counted after rendering with their fallback (``{first_name|client}`` counts as
-``client``); the exact per-recipient count is the estimate's job on the campaign page. URLs are counted
-at the length of the tracked short link each recipient will get (:func:`analytics.links.body_for_counting`).
+Pure functions over the compliance module (no query): the view passes the audience it loaded, grouped by
+the values of the merge fields (:func:`campaigns.selectors.audience_groups`). The figures at the top are
+those of the text as typed, merge fields rendered with their fallback (``{first_name|client}`` counts as
+``client``); the credits are those of every recipient's own text (:mod:`campaigns.costing`), the same
+as the estimate's and the launch's. URLs are counted at the length of the tracked short link each
+recipient will get (:func:`analytics.links.body_for_counting`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from campaigns.rendering import merge_fields, prepare_body, render
 from compliance.encoding import GSM7, SUGGESTED_REPLACEMENTS, UCS2, SegmentInfo, analyse, count_segments
 from compliance.senders import SenderCheck, check_sender, has_stop_mention
 
-from .selectors import AudienceCost
+from .costing import AudiencePrice, audience_price
+from .selectors import AudienceGroup
 
 # Above this the composer warns: a message of 4 SMS or more is rarely what a shop owner meant to send.
 LONG_MESSAGE_SEGMENTS = 4
@@ -59,6 +62,8 @@ class Counter:
     recipients: int | None = None
     credits: int | None = None
     credits_if_all_fixed: int | None = None
+    price: AudiencePrice | None = None  # the chosen audience's exact cost and its distribution
+    transliterate_values: bool = False
     too_long: bool = False
     sender_messages: list[str] = field(default_factory=list)
 
@@ -143,9 +148,10 @@ def compose(
     category: str = Category.MARKETING,
     smart: bool = False,
     sender_id: str = "",
-    cost: AudienceCost | None = None,
+    audience: list[AudienceGroup] | None = None,
+    transliterate_values: bool = False,
 ) -> Counter:
-    """The counter for one state of the composer."""
+    """The counter for one state of the composer; ``audience`` (grouped, see above) when one is chosen."""
     body = (body or "")[: MAX_BODY * 2]
     marketing = category != Category.TRANSACTIONAL
     prepared = prepare_body(body, marketing=marketing, stop_mention=stop_mention)
@@ -194,10 +200,16 @@ def compose(
         sender=check_sender(sender_id) if sender_id else None,
         too_long=len(body) > MAX_BODY,
     )
-    if cost is not None:
-        counter.recipients = cost.recipients
-        counter.credits = cost.credits(info.segments)
-        counter.credits_if_all_fixed = cost.credits(all_fixed)
+    counter.transliterate_values = transliterate_values
+    if audience is not None:
+        used = counter.fields_used
+        options = {"fields": used, "smart": smart, "transliterate_values": transliterate_values}
+        price = audience_price(audience, body_for_counting(prepared), **options)
+        counter.price, counter.recipients, counter.credits = price, price.recipients, price.credits
+        counter.credits_if_all_fixed = price.credits
+        if fixes:
+            fixed = body_for_counting(replace_all(prepared))
+            counter.credits_if_all_fixed = audience_price(audience, fixed, **options).credits
     return counter
 
 

@@ -96,6 +96,7 @@ class ComposerForm(_AudienceMixin, forms.Form):
     category = forms.ChoiceField(choices=Category.choices, required=False)
     sender_id = forms.CharField(required=False, max_length=20)
     smart_encoding = forms.BooleanField(required=False)
+    transliterate_merge_values = forms.BooleanField(required=False)
     list_ids = forms.MultipleChoiceField(required=False)
     segment_ids = forms.MultipleChoiceField(required=False)
 
@@ -136,6 +137,11 @@ class CampaignForm(_AudienceMixin, forms.Form):
     smart_encoding = forms.BooleanField(
         label=_("Replace typographic quotes, dashes and special spaces automatically"), required=False
     )
+    transliterate_merge_values = forms.BooleanField(
+        label=_("Write customers' names and fields without the accents SMS lack (Noël → Noel)"),
+        required=False,
+        help_text=_("Only the values of the merge fields change; your own words keep their accents."),
+    )
     list_ids = forms.MultipleChoiceField(
         label=_("Lists"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -171,6 +177,7 @@ class CampaignForm(_AudienceMixin, forms.Form):
             "category": campaign.category,
             "sender_id": campaign.sender_id,
             "smart_encoding": campaign.smart_encoding,
+            "transliterate_merge_values": campaign.transliterate_merge_values,
             "list_ids": [str(i) for i in campaign.list_ids or []],
             "segment_ids": [str(i) for i in campaign.segment_ids or []],
             "when": WHEN_LATER if campaign.scheduled_at else WHEN_NOW,
@@ -220,6 +227,7 @@ class CampaignForm(_AudienceMixin, forms.Form):
             "segment_ids": [int(i) for i in data.get("segment_ids") or []],
             "scheduled_at": data.get("scheduled_at"),
             "smart_encoding": bool(data.get("smart_encoding")),
+            "transliterate_merge_values": bool(data.get("transliterate_merge_values")),
         }
 
 
@@ -234,6 +242,16 @@ class TestSendForm(forms.Form):
     body = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
     category = forms.ChoiceField(choices=Category.choices, required=False)
     smart_encoding = forms.BooleanField(required=False)
+    transliterate_merge_values = forms.BooleanField(required=False)
+    contact_id = forms.IntegerField(required=False)
+    # The composer's audience (checked again by the service: a contact outside it is refused).
+    list_ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    segment_ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+
+    def __init__(self, *args, lists=(), segments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["list_ids"].choices = [(str(pk), name) for pk, name, _count in lists]
+        self.fields["segment_ids"].choices = [(str(pk), name) for pk, name in segments]
 
 
 #: A reply is one conversation message, not a campaign: four segments at most.

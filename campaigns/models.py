@@ -118,6 +118,9 @@ class Campaign(models.Model):
     list_ids = models.JSONField(_("lists"), default=list, blank=True)
     segment_ids = models.JSONField(_("segments"), default=list, blank=True)
     smart_encoding = models.BooleanField(_("smart encoding"), default=False)
+    # The author's choice to send customers' names without the accents GSM-7 lacks (Noël -> Noel): one
+    # name must not switch a whole message to Unicode and double its cost (campaigns.rendering.render).
+    transliterate_merge_values = models.BooleanField(_("merge values without accents"), default=False)
     scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT

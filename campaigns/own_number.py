@@ -24,8 +24,6 @@ from contacts.services import phone_normalise
 from smsplatform.audit import audit_record
 from smsplatform.models import Organisation, User
 
-from .models import Category, Message
-from .rendering import prepare_body, render_for
 from .services import sms_send_transactional
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -102,17 +100,3 @@ def own_number_confirm(*, org: Organisation, user: User, code: str) -> str:
         raise ValidationError({"code": [_("This code is not correct.")]})
     user.test_phone, user.test_phone_verified_at = phone, now
     return phone
-
-
-def send_test_to_own_number(
-    *, org: Organisation, user: User, body: str, category: str | None, smart_encoding: bool
-) -> Message:
-    """The composer's message, rendered with its fallbacks (STOP mention included for marketing), sent
-    at once to the user's verified mobile as a transactional SMS that costs its segments."""
-    to = user.verified_test_phone
-    if not to:
-        raise ValidationError({"phone": [_("Verify your mobile number first.")]})
-    marketing = (category or Category.MARKETING) != Category.TRANSACTIONAL
-    template = prepare_body(body or "", marketing=marketing, stop_mention=org.stop_mention)
-    text = render_for(template, {}, smart=smart_encoding).body
-    return sms_send_transactional(org=org, to=to, body=text, reason="test_send", actor=user, charge=True)

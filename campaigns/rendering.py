@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compliance.encoding import GSM7, UCS2, count_segments, is_gsm7, smart_encode
+from compliance.encoding import GSM7, UCS2, count_segments, is_gsm7, smart_encode, transliterate
 from compliance.senders import ensure_stop_mention
 
 # ``{first_name}``, ``{first_name|client}`` (fallback when empty), ``{city}``, ``{loyalty_points}``.
@@ -37,12 +37,14 @@ def merge_fields(body: str) -> list[str]:
     return list(dict.fromkeys(m.group(1) for m in MERGE_FIELD_RE.finditer(body or "")))
 
 
-def render(body: str, values: Mapping[str, Any]) -> str:
+def render(body: str, values: Mapping[str, Any], *, transliterate_values: bool = False) -> str:
     """Replaces each merge field by the recipient's value, or its fallback, or nothing.
 
     ``values`` holds the contact's fields and its custom attributes (fields win on a name clash); a
     French alias (``{prenom}``) reads its field. Saving refuses unknown fields (campaigns.merge_fields);
-    one that still gets here renders empty rather than leaking ``{...}`` to a customer's phone.
+    one that still gets here renders empty rather than leaking ``{...}`` to a customer's phone. With
+    ``transliterate_values`` (the campaign's choice), the values' letters outside GSM-7 are transliterated
+    (Noël -> Noel); the author's own words, fallbacks included, are never changed.
     """
     if "{" not in body:
         return body
@@ -55,7 +57,7 @@ def render(body: str, values: Mapping[str, Any]) -> str:
         text = "" if value is None else str(value).strip()
         if not text:
             return (match.group(2) or "").strip()
-        return text
+        return transliterate(text) if transliterate_values else text
 
     return MERGE_FIELD_RE.sub(replace, body)
 
@@ -87,9 +89,11 @@ class Rendered:
     segments: int
 
 
-def render_for(template: str, values: Mapping[str, Any], *, smart: bool) -> Rendered:
+def render_for(
+    template: str, values: Mapping[str, Any], *, smart: bool, transliterate_values: bool = False
+) -> Rendered:
     """The text one recipient gets, its encoding and its segments (the hot path of a launch)."""
-    text = render(template, values)
+    text = render(template, values, transliterate_values=transliterate_values)
     if smart:
         text = smart_encode(text)
     return Rendered(text, GSM7 if is_gsm7(text) else UCS2, count_segments(text))

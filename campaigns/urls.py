@@ -23,6 +23,7 @@ urlpatterns = [
     path("compose/fix/", composer.ComposerFixView.as_view(), name="fix"),
     path("compose/window/", composer.ComposerWindowView.as_view(), name="window"),
     path("compose/test-send/", composer.TestSendView.as_view(), name="test_send"),
+    path("compose/test-contacts/", composer.TestContactsView.as_view(), name="test_contacts"),
     path("compose/own-number/", composer.OwnNumberCodeView.as_view(), name="own_number_code"),
     path("compose/own-number/confirm/", composer.OwnNumberConfirmView.as_view(), name="own_number_confirm"),
     path("templates/", templates.TemplatesView.as_view(), name="templates"),

@@ -10,6 +10,7 @@ surrogate pair is never split across segments: it moves whole to the next one.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 GSM7 = "GSM-7"
@@ -57,6 +58,28 @@ SUGGESTED_REPLACEMENTS: dict[str, str] = {
 def smart_encode(body: str) -> str:
     """Replaces typographic quotes, dashes, ellipsis and special spaces; removes zero-width characters."""
     return body.translate(_SMART_TABLE)
+
+
+def transliterate(text: str) -> str:
+    """``text`` with every letter outside GSM-7 written with its closest GSM-7 spelling (Noël -> Noel,
+    Loïc -> Loic, Gaëlle -> Gaelle); letters GSM-7 has (é, è, à, ü...) and other characters are kept.
+
+    Applied to merge values only, on the author's choice: a customer's name loses an accent so that
+    the whole message does not switch to Unicode (70 characters per SMS instead of 160)."""
+    if _NON_GSM_RE.search(text) is None:
+        return text
+    return _NON_GSM_RE.sub(_letter_gsm7, text)
+
+
+def _letter_gsm7(match: re.Match) -> str:
+    char = match.group(0)
+    if not char.isalpha():
+        return char
+    if char in SUGGESTED_REPLACEMENTS:
+        return SUGGESTED_REPLACEMENTS[char]
+    # Other Latin letters: the base letter without its marks (ā -> a, ş -> s), when that is GSM-7.
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if base and _NON_GSM_RE.search(base) is None else char
 
 
 def is_gsm7(body: str) -> bool:

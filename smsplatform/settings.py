@@ -339,6 +339,8 @@ CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
 CAMPAIGN_RETRY_BASE_SECONDS = env.int("CAMPAIGN_RETRY_BASE_SECONDS", default=30)
 CAMPAIGN_SENDING_TIMEOUT = env.int("CAMPAIGN_SENDING_TIMEOUT", default=20 * 60)  # seconds
 CAMPAIGN_REQUEUE_AFTER = env.int("CAMPAIGN_REQUEUE_AFTER", default=15 * 60)  # seconds
+# Composer tests sent free of charge per organisation and day; further tests cost their SMS.
+CAMPAIGN_FREE_TESTS_PER_DAY = env.int("CAMPAIGN_FREE_TESTS_PER_DAY", default=10)
 
 SHORT_LINK_DOMAIN = env.str("SHORT_LINK_DOMAIN", default=SITE_URL)
 SHORT_LINK_CODE_LENGTH = 8  # characters; the composer counts every link at this length

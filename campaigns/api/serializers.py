@@ -28,6 +28,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "list_ids",
             "segment_ids",
             "smart_encoding",
+            "transliterate_merge_values",
             "scheduled_at",
             "status",
             "created_at",
@@ -50,6 +51,7 @@ class CampaignInputSerializer(serializers.Serializer):
     segment_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     scheduled_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
     smart_encoding = serializers.BooleanField(required=False, default=False)
+    transliterate_merge_values = serializers.BooleanField(required=False, default=False)
 
 
 class EstimateInputSerializer(serializers.Serializer):

@@ -91,6 +91,7 @@ EDITABLE = (
     "segment_ids",
     "scheduled_at",
     "smart_encoding",
+    "transliterate_merge_values",
 )
 
 
@@ -106,6 +107,7 @@ def campaign_create(
     segment_ids: Iterable[int] = (),
     scheduled_at: datetime | None = None,
     smart_encoding: bool = False,
+    transliterate_merge_values: bool = False,
 ) -> Campaign:
     """A draft campaign; nothing is reserved nor sent until it is launched."""
     fields = _campaign_clean(
@@ -126,6 +128,7 @@ def campaign_create(
             org=org,
             scheduled_at=scheduled_at,
             smart_encoding=bool(smart_encoding),
+            transliterate_merge_values=bool(transliterate_merge_values),
             created_by=actor if getattr(actor, "pk", None) else None,
             created_at=now,
             updated_at=now,

@@ -47,12 +47,17 @@ def campaign_estimate(*, org: Organisation, campaign: Campaign, at: datetime | N
     counts = marketing_counts(org, [r["id"] for r in rows], at) if marketing and rows else {}
     policy = org_policy(org)
     items, credits, max_segments, unicode, row_credits = [], 0, 0, False, []
+    plain = campaign.transliterate_merge_values
+    sizes: Counter[tuple[int, bool]] = Counter()  # (segments, unicode) -> recipients
     for row in rows:
-        rendered = render_for(template, contact_values(row), smart=campaign.smart_encoding)
+        rendered = render_for(
+            template, contact_values(row), smart=campaign.smart_encoding, transliterate_values=plain
+        )
         cost = rendered.segments * prices[row["region"] or ""]
         row_credits.append(cost)
         credits += cost
         max_segments = max(max_segments, rendered.segments)
+        sizes[(rendered.segments, rendered.encoding == "UCS-2")] += 1
         unicode = unicode or rendered.encoding == "UCS-2"
         d1, d7 = counts.get(row["id"], (0, 0))
         items.append(
@@ -77,6 +82,8 @@ def campaign_estimate(*, org: Organisation, campaign: Campaign, at: datetime | N
         "credits_after_blocks": credits - blocked_credits,
         "encoding": "UCS-2" if unicode or base.encoding == "UCS-2" else "GSM-7",
         "segments": max_segments or base.segments,
+        # The distribution the composer showed: [{"segments": 1, "unicode": False, "recipients": 952}, ...]
+        "sizes": [{"segments": k[0], "unicode": k[1], "recipients": n} for k, n in sorted(sizes.items())],
         "deferred": len(deferred),
         "deferred_until": max(deferred) if deferred else None,
         "blocked": dict(blocked),

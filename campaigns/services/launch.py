@@ -87,6 +87,7 @@ class _Renderer:
 
     def __init__(self, campaign: Campaign, template: str) -> None:
         self.template, self.smart = template, campaign.smart_encoding
+        self.plain = campaign.transliterate_merge_values
         # Without merge fields every recipient gets the same text: render and count it once, and read only
         # what the rows need of each contact (decoding 100,000 JSON attributes for nothing took 0.6 s).
         self.same = None if "{" in template else render_for(template, {}, smart=self.smart)
@@ -99,7 +100,9 @@ class _Renderer:
             self.prices.update(prices_for_regions(regions))
         rows, total = [], 0
         for row in audience:
-            rendered = self.same or render_for(self.template, contact_values(row), smart=self.smart)
+            rendered = self.same or render_for(
+                self.template, contact_values(row), smart=self.smart, transliterate_values=self.plain
+            )
             credits = rendered.segments * self.prices[row["region"] or ""]
             total += credits
             phone = row["phone"]

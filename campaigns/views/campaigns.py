@@ -9,12 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
+from billing.selectors import credits_balance
 from billing.services import InsufficientCredits
 from campaigns import selectors, services
 from campaigns.composer import compose
 from campaigns.errors import InvalidTransition
 from campaigns.forms import CampaignForm, sender_choices
 from campaigns.models import Campaign, MessageStatus
+from campaigns.templatetags.campaigns_tags import buy_credits_url
 from smsplatform.errors import DomainError
 from smsplatform.tenancy import OrgObjectMixin, OrgPageMixin
 
@@ -44,6 +46,25 @@ class _CampaignFormMixin(ComposerContextMixin):
     def make_form(self, data=None, initial=None):
         lists, segments = selectors.audience_choices(self.org)
         return CampaignForm(data, org=self.org, lists=lists, segments=segments, initial=initial)
+
+    def saved(self, request, form, campaign, message: str):
+        """Where a saved campaign goes: its page, or the billing page when the author asked to buy the
+        credits it lacks (the draft is saved first, and the payment brings the author back to it)."""
+        if request.POST.get("then") != "buy":
+            messages.success(request, message)
+            return redirect("campaigns:detail", pk=campaign.pk)
+        data = form.cleaned_data
+        counter = self.counter_for(
+            body=campaign.body,
+            category=campaign.category,
+            smart=campaign.smart_encoding,
+            transliterate_values=campaign.transliterate_merge_values,
+            sender_id="",
+            list_ids=data.get("list_ids") or [],
+            segment_ids=data.get("segment_ids") or [],
+        )
+        messages.success(request, _("Draft saved. Buy the credits it needs, then launch it."))
+        return redirect(buy_credits_url(campaign, max((counter.credits or 0) - credits_balance(self.org), 0)))
 
     def apply_errors(self, form, exc: ValidationError) -> None:
         mapping = {"list_ids": "list_ids", "segment_ids": "segment_ids"}
@@ -77,8 +98,9 @@ class CampaignCreateView(_CampaignFormMixin, OrgPageMixin, TemplateView):
             except ValidationError as exc:
                 self.apply_errors(form, exc)
             else:
-                messages.success(request, _("Campaign saved. Check the estimate, then launch it."))
-                return redirect("campaigns:detail", pk=campaign.pk)
+                return self.saved(
+                    request, form, campaign, _("Campaign saved. Check the estimate, then launch it.")
+                )
         return self.render_to_response(self.composer_context(form), status=400)
 
 
@@ -117,8 +139,7 @@ class CampaignEditView(_CampaignFormMixin, OrgObjectMixin, TemplateView):
             except DomainError as exc:
                 form.add_error(None, refusal_message(exc, "edit"))
             else:
-                messages.success(request, _("Campaign saved."))
-                return redirect("campaigns:detail", pk=campaign.pk)
+                return self.saved(request, form, campaign, _("Campaign saved."))
         return self.render_to_response(self.composer_context(form, campaign), status=400)
 
 

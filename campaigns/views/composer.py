@@ -12,11 +12,11 @@ from django.views.generic import View
 
 from billing.selectors import credits_balance
 from billing.services import InsufficientCredits
-from campaigns import own_number, selectors
+from campaigns import own_number, selectors, test_send
 from campaigns.composer import compose, replace_all, replace_char
 from campaigns.forms import CampaignForm, ComposerForm, TestSendForm, sender_choices, sender_reasons
 from campaigns.models import Category
-from campaigns.rendering import CONTACT_FIELDS
+from campaigns.rendering import CONTACT_FIELDS, merge_fields
 from compliance.encoding import count_segments
 from smsplatform.tenancy import OrgPageMixin
 
@@ -38,6 +38,7 @@ class ComposerContextMixin:
             body=form["body"].value() or "",
             category=form["category"].value() or Category.MARKETING,
             smart=bool(form["smart_encoding"].value()),
+            transliterate_values=bool(form["transliterate_merge_values"].value()),
             sender_id=form["sender_id"].value() or "",
             list_ids=form["list_ids"].value() or [],
             segment_ids=form["segment_ids"].value() or [],
@@ -58,15 +59,18 @@ class ComposerContextMixin:
             "balance": credits_balance(org),
         }
 
-    def counter_for(self, *, body, category, smart, sender_id, list_ids, segment_ids):
-        cost = selectors.audience_cost(self.org, list_ids, segment_ids) if (list_ids or segment_ids) else None
+    def counter_for(self, *, body, category, smart, transliterate_values, sender_id, list_ids, segment_ids):
+        audience = None
+        if list_ids or segment_ids:
+            audience = selectors.audience_groups(self.org, list_ids, segment_ids, merge_fields(body))
         counter = compose(
             body=body,
             stop_mention=self.org.stop_mention,
             category=category,
             smart=smart,
             sender_id=sender_id,
-            cost=cost,
+            audience=audience,
+            transliterate_values=transliterate_values,
         )
         counter.sender_messages = sender_reasons(counter.sender) if counter.sender else []
         return counter
@@ -86,6 +90,7 @@ class ComposerCounterView(ComposerContextMixin, OrgPageMixin, View):
             body=request.POST.get("body", ""),
             category=data.get("category") or Category.MARKETING,
             smart=bool(data.get("smart_encoding")),
+            transliterate_values=bool(data.get("transliterate_merge_values")),
             sender_id=(data.get("sender_id") or "").strip(),
             list_ids=data.get("list_ids") or [],
             segment_ids=data.get("segment_ids") or [],
@@ -159,28 +164,50 @@ def _refusal(request, template: str, context: dict, exc: Exception, short_of_cre
 
 
 class TestSendView(OrgPageMixin, View):
-    """A test of the message to the user's own verified mobile, rendered with the fallbacks, STOP mention
-    included (a transactional send: it leaves at once, costs its segments)."""
+    """A test of the message to the user's own verified mobile, rendered for the contact of the audience
+    the user picked (or with the fallbacks), STOP mention and real short link included; it leaves at
+    once, free up to a daily number (campaigns.test_send)."""
 
     def post(self, request):
-        form = TestSendForm(request.POST)
+        lists, segments = selectors.audience_choices(self.org)
+        form = TestSendForm(request.POST, lists=lists, segments=segments)
         form.is_valid()  # every field is optional; an invalid one is simply left out
         data = form.cleaned_data
         context: dict = {"sent": None, "error": ""}
         try:
-            message = own_number.send_test_to_own_number(
+            message = test_send.test_send(
                 org=self.org,
                 user=request.user,
                 body=data.get("body") or "",
                 category=data.get("category"),
                 smart_encoding=bool(data.get("smart_encoding")),
+                transliterate_values=bool(data.get("transliterate_merge_values")),
+                audience=(data.get("list_ids") or [], data.get("segment_ids") or []),
+                contact_id=data.get("contact_id"),
             )
         except (ValidationError, InsufficientCredits) as exc:
             short = _("Not enough credits for a test.")
             return _refusal(request, "campaigns/ui/_test_send.html", context, exc, short)
-        context["sent"] = message
-        context["to"] = message.to
+        context.update(sent=message, to=message.to, free_left=test_send.free_tests_left(self.org))
         return render(request, "campaigns/ui/_test_send.html", context)
+
+
+class TestContactsView(OrgPageMixin, View):
+    """The contacts of the chosen audience a test can be rendered for (htmx, when the test box opens or
+    the audience changes): a select, names that may cost more first."""
+
+    required_capability = "read"
+
+    def post(self, request):
+        lists, segments = selectors.audience_choices(self.org)
+        form = ComposerForm(request.POST, org=self.org, lists=lists, segments=segments)
+        form.is_valid()
+        data = form.cleaned_data
+        contacts = selectors.audience_sample(
+            self.org, data.get("list_ids") or [], data.get("segment_ids") or []
+        )
+        context = {"contacts": contacts, "free_left": test_send.free_tests_left(self.org)}
+        return render(request, "campaigns/ui/_test_contacts.html", context)
 
 
 class OwnNumberCodeView(OrgPageMixin, View):

@@ -51,6 +51,17 @@
       fix({ char: one.dataset.fixChar });
       return;
     }
+    // The counter offers to transliterate the recipients' values: the choice is the form's checkbox.
+    const plain = event.target.closest("[data-transliterate]");
+    if (plain) {
+      event.preventDefault();
+      const box = document.getElementById("id_transliterate_merge_values");
+      if (box && !box.checked) {
+        box.checked = true;
+        box.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      return;
+    }
     const all = event.target.closest("[data-fix-all]");
     if (all) {
       event.preventDefault();
