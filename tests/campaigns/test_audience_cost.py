@@ -199,6 +199,7 @@ def test_test_send_is_free_rendered_for_a_real_contact_with_its_real_short_link(
 def test_sample_offers_the_names_that_may_cost_more_first(tenant_a):
     contact_list = mixed_audience(tenant_a)
     sample = audience_sample(tenant_a.org, [contact_list.pk], [], limit=6)
-    assert {c.first_name for c in sample[:2]} <= {"Noël", "Zoë", "Loïc", "Gaëlle", "Élodie", "Françoise"}
+    # Noël, Zoë, Loïc, Gaëlle, Françoise come first; Élodie is plain GSM-7 (É) like Marie.
+    assert {c.first_name for c in sample[:2]} <= {"Noël", "Zoë", "Loïc", "Gaëlle", "Françoise"}
     assert len(sample) == 6
     assert audience_sample(tenant_a.org, [], []) == []
