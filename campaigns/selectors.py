@@ -15,7 +15,7 @@ from compliance.checker import org_policy
 from compliance.context import RecipientContext
 from compliance.gate import BLOCK, DEFER, MARKETING, TRANSACTIONAL, GateItem, evaluate
 from contacts.models import Contact
-from contacts.selectors import audience_contact_ids, org_lists_with_counts, org_segments
+from contacts.selectors import audience_contacts, org_lists_with_counts, org_segments
 from smsplatform.models import Organisation
 
 from .models import (
@@ -74,14 +74,15 @@ def audience_rows(
 ) -> Iterator[dict[str, Any]]:
     """The recipients of a campaign (contacts of its lists and segments, each once, with a phone),
     streamed in id order: one query per ``chunk_size`` contacts, whatever the audience size."""
-    ids = audience_contact_ids(org, campaign.list_ids or [], campaign.segment_ids or [])
-    qs = Contact.objects.filter(org=org, id__in=ids).exclude(phone="").order_by("id").values(*fields)
+    qs = audience_contacts(org, campaign.list_ids or [], campaign.segment_ids or [])
+    qs = qs.exclude(phone="").order_by("id").values(*fields)
     yield from qs.iterator(chunk_size=chunk_size)
 
 
 def audience_count(org: Organisation, campaign: Campaign) -> int:
-    ids = audience_contact_ids(org, campaign.list_ids or [], campaign.segment_ids or [])
-    return Contact.objects.filter(org=org, id__in=ids).exclude(phone="").count()
+    return (
+        audience_contacts(org, campaign.list_ids or [], campaign.segment_ids or []).exclude(phone="").count()
+    )
 
 
 def marketing_counts(
@@ -270,8 +271,7 @@ def _ids(values: Iterable) -> list[int]:
 
 def audience_queryset(org: Organisation, list_ids: Iterable, segment_ids: Iterable) -> QuerySet[Contact]:
     """The contacts of the lists and segments (each once; other organisations' ids are ignored)."""
-    ids = audience_contact_ids(org, _ids(list_ids), _ids(segment_ids))
-    return Contact.objects.filter(org=org, id__in=ids).exclude(phone="")
+    return audience_contacts(org, _ids(list_ids), _ids(segment_ids)).exclude(phone="")
 
 
 # The letters of French (and nearby) names that GSM-7 lacks (é, è, à, ü... it has): a PostgreSQL class.
