@@ -179,7 +179,52 @@ class ImportMappingForm(forms.Form):
         return {header: self.cleaned_data.get(f"col_{i}", "") for i, header in enumerate(self.headers)}
 
 
+# What each consent basis means for a shop owner, the proof it needs, and what it leads to
+# (docs/compliance.md, "Consent"): shown beside each choice of the import's consent step.
+BASIS_EXPLANATIONS = {
+    ConsentBasis.OPT_IN: {
+        "meaning": _(
+            "Each person actively agreed to receive your SMS offers: a box ticked, a form signed, a "
+            "keyword texted. A pre-ticked box or silence does not count."
+        ),
+        "proof": _(
+            "Proof to keep: the signed form or the record of the ticked box, with its date and the "
+            "wording shown."
+        ),
+        "effect": _("These contacts can receive your marketing campaigns."),
+    },
+    ConsentBasis.SOFT_OPT_IN: {
+        "meaning": _(
+            "These people bought from you (or asked for a quote) and gave their number at that moment. "
+            "You may text them offers about products similar to what they bought, provided they were told "
+            "when their number was collected and could refuse for free."
+        ),
+        "proof": _(
+            "Proof to keep: the sale (receipt, till or loyalty record) and how they were told they could "
+            "refuse (notice at the till, mention on the receipt or the loyalty form)."
+        ),
+        "effect": _(
+            "These contacts can receive your marketing campaigns about products similar to what they "
+            "bought; each SMS lets them opt out with STOP."
+        ),
+    },
+    ConsentBasis.NONE: {
+        "meaning": _(
+            "You have no consent for marketing: numbers bought or copied from elsewhere, or you do not know."
+        ),
+        "proof": _("No proof needed."),
+        "effect": _(
+            "These contacts are imported but receive transactional messages only (order ready, "
+            "appointment reminder), never a marketing campaign: the platform blocks it."
+        ),
+    },
+}
+
+
 class ImportConsentForm(forms.Form):
+    # A till export lists customers who bought in the shop: the existing-customer basis.
+    RECOMMENDED_BASIS = ConsentBasis.SOFT_OPT_IN
+
     consent_basis = forms.ChoiceField(
         label=_("Consent basis of these contacts"),
         choices=[(ConsentBasis.OPT_IN, ConsentBasis.OPT_IN.label),
@@ -195,7 +240,12 @@ class ImportConsentForm(forms.Form):
     contact_list = forms.ModelChoiceField(
         label=_("Add the contacts to a list"), queryset=ContactList.objects.none(), required=False
     )
-    list_name = forms.CharField(label=_("…or a new list"), max_length=100, required=False)
+    list_name = forms.CharField(
+        label=_("…or a new list"),
+        max_length=100,
+        required=False,
+        help_text=_("Left empty: a new list named after the file, so that you can write to these contacts."),
+    )
     tags = forms.CharField(label=_("Tag every imported contact"), required=False)
     attest = forms.BooleanField(
         label=_("I certify that these contacts gave the consent declared above and that I can prove it."),
@@ -205,6 +255,17 @@ class ImportConsentForm(forms.Form):
     def __init__(self, *args, org=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contact_list"].queryset = ContactList.objects.filter(org=org).order_by("name")
+
+    def basis_options(self) -> list[dict]:
+        """Each radio button of the basis with its explanation, for the template."""
+        return [
+            {
+                "choice": choice,
+                "recommended": choice.data["value"] == self.RECOMMENDED_BASIS,
+                **BASIS_EXPLANATIONS.get(choice.data["value"], {}),
+            }
+            for choice in self["consent_basis"]
+        ]
 
     def clean_tags(self) -> list[str]:
         return split_tags(self.cleaned_data.get("tags", ""))

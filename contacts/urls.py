@@ -26,6 +26,7 @@ urlpatterns = [
     path("import/<str:token>/mapping/", views.ImportMappingView.as_view(), name="import_mapping"),
     path("import/<str:token>/preview/", views.ImportPreviewView.as_view(), name="import_preview"),
     path("import/<str:token>/consent/", views.ImportConsentView.as_view(), name="import_consent"),
+    path("import/<str:token>/totals/", views.ImportTotalsView.as_view(), name="import_totals"),
     path("imports/", views.ImportsView.as_view(), name="imports"),
     path("imports/<int:pk>/", views.ImportJobView.as_view(), name="import_job"),
     path("imports/<int:pk>/rejected.csv", views.ImportRejectedView.as_view(), name="import_rejected"),

@@ -88,6 +88,12 @@ class CampaignCreateView(_CampaignFormMixin, OrgPageMixin, TemplateView):
             )
             if template is not None:
                 initial["body"] = template.body
+        wanted = {value for value in request.GET.getlist("list") if value.isdigit()}
+        if wanted:
+            # ?list=<id> (repeatable), e.g. from the end of an import: only this organisation's lists;
+            # another's id is dropped, never shown nor counted.
+            own_lists = selectors.audience_choices(self.org)[0]
+            initial["list_ids"] = [str(pk) for pk, _name, _count in own_lists if str(pk) in wanted]
         return self.render_to_response(self.composer_context(self.make_form(initial=initial)))
 
     def post(self, request):

@@ -190,7 +190,7 @@ class ImportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, TenantView
     @extend_schema(responses={(200, "text/csv"): bytes})
     @action(detail=True, methods=["get"], url_path="errors")
     def errors(self, request, pk=None):
-        return rejected_rows_response(self.get_object())
+        return rejected_rows_response(self.get_object(), machine=True)
 
 
 class OptOutViewSet(mixins.ListModelMixin, TenantViewSet):

@@ -6,6 +6,14 @@ character a spreadsheet treats as a formula gets a leading apostrophe, which Exc
 hides. That includes `+33612345678`: it reads `'+33612345678` in a text editor and `+33612345678` in
 Excel, and our importer strips the apostrophe again (phones._unwrap, rows.clean_text).
 
+A phone number is not a formula, though: ``+33612345678`` with an apostrophe shows the apostrophe when
+Excel opens the CSV, and without one Excel turns it into the number 33612345678 (``0612345678`` loses
+its zero, a 16-digit card number its last digit). :func:`spreadsheet_cell` writes such a cell as
+``="0612345678"``, the formula Excel (and LibreOffice, Google Sheets) evaluates to that exact text: no
+apostrophe, no number. Only ``+``, digits and spaces go inside the quotes, so it can compute nothing
+else; everything else goes through :func:`safe_cell`. Our importer reads ``="..."`` back
+(phones._unwrap, rows.clean_text).
+
 French Excel opens a CSV correctly only when it is UTF-8 with a BOM (otherwise accents break) and `;`
 separated (`,` is the decimal mark), with CRLF line ends.
 """
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
@@ -21,6 +30,9 @@ DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 DELIMITER = ";"
 LINE_TERMINATOR = "\r\n"
+# What Excel would read as a number and damage: a leading 0 or +, more than 11 digits (shown as 3,36E+10,
+# rounded past 15), digits grouped by spaces (French Excel's thousands separator).
+_NUMBER_LIKE = re.compile(r"\+?[0-9][0-9 ]*")
 
 
 def safe_cell(value: Any) -> str:
@@ -31,6 +43,17 @@ def safe_cell(value: Any) -> str:
     if text.startswith(DANGEROUS_PREFIXES):
         return "'" + text
     return text
+
+
+def spreadsheet_cell(value: Any) -> str:
+    """Like :func:`safe_cell`, but a number Excel would damage (a phone, a postal code, a card number)
+    becomes ``="<digits>"``, which Excel shows as that text, without an apostrophe."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    if _NUMBER_LIKE.fullmatch(text) and (
+        text[0] in "0+" or " " in text.strip() or sum(c.isdigit() for c in text) > 11
+    ):
+        return f'="{text.strip()}"'
+    return safe_cell(text)
 
 
 class ExcelCsvWriter:

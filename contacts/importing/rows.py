@@ -171,7 +171,9 @@ def clean_text(value: str) -> str:
     elif not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     value = value.strip()
-    if value[:1] == "'" and value.startswith(_DANGEROUS_AFTER_QUOTE):
+    if value[:2] == '="' and value[-1:] == '"' and len(value) > 2:
+        value = value[2:-1].strip()  # round trip of csvsafe.spreadsheet_cell: '="01000"' was "01000"
+    elif value[:1] == "'" and value.startswith(_DANGEROUS_AFTER_QUOTE):
         value = value[1:]  # round trip of csvsafe.safe_cell: "'=Dupont" was exported from "=Dupont"
     if _NEEDS_COLLAPSE.search(value):
         value = _WHITESPACE.sub(" ", value).strip()

@@ -17,7 +17,9 @@ The modules: :mod:`.plan` (the mapping of a file's columns, a cleaned row), :mod
 upload, its inspection and preview, the rejected-rows file), :mod:`.run` (creating, running, finishing
 and resuming jobs), :mod:`.writer` (one chunk, one transaction: the interface of the two import paths
 and their shared checkpoint), :mod:`.orm_writer` (the portable path), :mod:`.set_writer` (PostgreSQL's
-set-based path) and :mod:`.parallel` (its cleaning, in forked parse workers).
+set-based path), :mod:`.parallel` (its cleaning, in forked parse workers), :mod:`.totals` (the counts
+the wizard shows before the job starts) and :mod:`.rejected` (the rejected-rows file's lines and its
+download).
 """
 
 from .files import SAMPLE_ROWS as SAMPLE_ROWS
@@ -46,12 +48,18 @@ from .plan import RowOutcome as RowOutcome
 from .plan import contact_fields as contact_fields
 from .plan import guess_mapping as guess_mapping
 from .plan import mapping_clean as mapping_clean
+from .rejected import DUPLICATE as DUPLICATE
+from .rejected import INVALID as INVALID
+from .rejected import OPTED_OUT as OPTED_OUT
+from .rejected import rejected_rows_stream as rejected_rows_stream
 from .run import STALLED_AFTER as STALLED_AFTER
 from .run import import_job_create as import_job_create
 from .run import import_job_dispatch as import_job_dispatch
 from .run import import_job_resume as import_job_resume
 from .run import import_job_run as import_job_run
 from .run import import_jobs_requeue_stalled as import_jobs_requeue_stalled
+from .totals import ImportTotals as ImportTotals
+from .totals import import_totals as import_totals
 from .writer import ChunkCounts as ChunkCounts
 from .writer import ChunkWriter as ChunkWriter
 from .writer import chunk_rows as chunk_rows

@@ -3,11 +3,8 @@ preview by the wizard, and the rejected-rows file a job writes next to it."""
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -20,11 +17,11 @@ from django.utils.translation import gettext as _
 from compliance.selectors import suppressed_numbers
 from smsplatform.models import Organisation
 
-from ..importing.csvsafe import safe_cell
 from ..importing.isolation import run_isolated
 from ..importing.reader import open_table
 from ..models import ImportJob
 from .plan import ColumnPlan, RowOutcome, _clean, guess_mapping, mapping_clean
+from .rejected import rejected_header
 
 
 def max_upload_bytes() -> int:
@@ -188,12 +185,6 @@ def import_preview(
 # --- rejected rows file -----------------------------------------------------------------------------
 
 
-def _csv_line(cells: Iterable[Any]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow([safe_cell(c) for c in cells])
-    return buffer.getvalue().encode("utf-8")
-
-
 def _open_rejected(job: ImportJob, headers: list[str]):
     if not job.rejected_path:
         job.rejected_path = job.file_path.rsplit(".", 1)[0] + "-rejected.csv"
@@ -203,12 +194,13 @@ def _open_rejected(job: ImportJob, headers: list[str]):
     handle.truncate(job.rejected_bytes)  # drop what an interrupted chunk wrote but never committed
     handle.seek(job.rejected_bytes)
     if job.rejected_bytes == 0:
-        handle.write(b"\xef\xbb\xbf" + _csv_line([*headers, "error"]))
+        handle.write(rejected_header(headers))
     return handle
 
 
 def rejected_rows_file(job: ImportJob) -> Path | None:
-    """The rejected-rows CSV of a job (original columns + ``error``), when it has one."""
+    """The rejected-rows CSV of a job as stored (original columns + reason and type codes,
+    :mod:`.rejected`), when it has one."""
     if not job.rejected_path:
         return None
     path = _abs(job.rejected_path)

@@ -20,8 +20,8 @@ from smsplatform.models import Organisation
 
 from .. import services
 from ..models import ConsentProof, ConsentSource, Contact, ContactTag, ImportJob, ListMembership
-from .files import _csv_line
 from .plan import MERGE_FIELDS, ColumnPlan, RowOutcome, _clean
+from .rejected import DUPLICATE, INVALID, OPTED_OUT, rejected_line
 from .writer import ChunkCounts, Rows
 
 UPDATE_FIELDS = (
@@ -87,12 +87,10 @@ def _clean_chunk(job: ImportJob, plan: ColumnPlan, chunk: Rows) -> CleanChunk:
             if row.error == "blank":
                 continue
             invalid[row.error] += 1
-            rejected_lines.append(_csv_line([*row.cells, row.message]))
+            rejected_lines.append(rejected_line(row.cells, INVALID, row.error))
         elif row.phone in unique:
             duplicates += 1
-            rejected_lines.append(
-                _csv_line([*row.cells, _("Duplicate: this number is already earlier in the file")])
-            )
+            rejected_lines.append(rejected_line(row.cells, DUPLICATE, DUPLICATE))
         else:
             unique[row.phone] = row
     return CleanChunk(len(chunk), unique, invalid, duplicates, rejected_lines)
@@ -134,17 +132,13 @@ def _changes(
         contact = existing.get(phone)
         if phone in suppressed:
             counts.suppressed += 1
-            counts.rejected.append(
-                _csv_line([*row.cells, _("Opted out: this number asked not to receive SMS")])
-            )
+            counts.rejected.append(rejected_line(row.cells, OPTED_OUT, OPTED_OUT))
             if contact is not None and not contact.opted_out:
                 changes.opt_out.append(contact.pk)
             continue
         if contact is not None and contact.last_import_id == job.pk:
             counts.duplicates += 1
-            counts.rejected.append(
-                _csv_line([*row.cells, _("Duplicate: this number is already earlier in the file")])
-            )
+            counts.rejected.append(rejected_line(row.cells, DUPLICATE, DUPLICATE))
             continue
         changes.imported.append(row)
         values = row.values or {}

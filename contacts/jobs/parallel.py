@@ -23,15 +23,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import gettext as _
 
 from compliance.models import _hash_key
 
 from .. import services
 from ..importing import rows as rowmod
-from ..importing.csvsafe import safe_cell
+from ..importing.csvsafe import spreadsheet_cell
 from ..models import Contact, ImportJob
 from .plan import ColumnPlan
+from .rejected import DUPLICATE, INVALID
 from .writer import Rows
 
 logger = logging.getLogger(__name__)
@@ -162,10 +162,8 @@ def _stage_rows(
     region, fields, attributes = params.region, params.fields, params.attributes
     write = csv.writer(buffer, lineterminator="\n").writerow
     reject = csv.writer(rejected, delimiter=";", lineterminator="\r\n").writerow
-    messages: dict[str, str] = {}
     seen: set[str] = set()
     duplicates = staged = 0
-    dup_message = _("Duplicate: this number is already earlier in the file")
     for idx, cells in enumerate(chunk):
         mapped = {name: cells[i] for i, name in fields}
         result = clean_row(mapped, region)
@@ -174,15 +172,12 @@ def _stage_rows(
                 continue  # a blank row says nothing
             code = result.reason
             invalid[code] += 1
-            message = messages.get(code)
-            if message is None:
-                message = messages[code] = str(result.message or code)
-            reject([*map(safe_cell, cells), message])
+            reject([*map(spreadsheet_cell, cells), code, INVALID])
             continue
         phone = result.phone_e164
         if phone in seen:
             duplicates += 1
-            reject([*map(safe_cell, cells), dup_message])
+            reject([*map(spreadsheet_cell, cells), DUPLICATE, DUPLICATE])
             continue
         seen.add(phone)
         tags = ""

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from smsplatform.audit import audit_record
@@ -58,8 +58,12 @@ def import_job_create(
     contact_list: ContactList | None = None,
     list_name: str = "",
     tags: Iterable[str] = (),
+    list_by_default: bool = False,
 ) -> ImportJob:
     """Records an import and its consent attestation, then starts it in the background after commit.
+
+    ``list_by_default`` (the wizard): without a list chosen or named, the contacts go to a new list named
+    after the file, so that the next step ("write a campaign for these contacts") can target them.
 
     The attestation (basis and source for the whole file) is required (docs/compliance.md, "Consent") and is
     kept on the job; every contact it imports gets a proof referencing it. The file is opened here once
@@ -85,6 +89,8 @@ def import_job_create(
         headers, mapping, keep_unknown=keep_unknown_columns, sample_rows=sample, region=org.country or "FR"
     )
     with transaction.atomic():
+        if contact_list is None and not list_name.strip() and list_by_default:
+            list_name = default_list_name(original_filename)
         if contact_list is None and list_name.strip():
             contact_list = services.contact_list_get_or_create(org=org, actor=actor, name=list_name)
         job = ImportJob.objects.create(
@@ -116,6 +122,13 @@ def import_job_create(
         )
         import_job_dispatch(job)
     return job
+
+
+def default_list_name(filename: str) -> str:
+    """The list an import fills when none was chosen: "Import caisse.csv of 03/12/2026"."""
+    today = formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT")
+    name = _("Import %(file)s of %(date)s") % {"file": (filename or "import.csv")[:60], "date": today}
+    return name[:100]
 
 
 def import_job_dispatch(job: ImportJob) -> None:

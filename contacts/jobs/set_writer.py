@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 
 from .. import services
 from ..models import BASIS_STRENGTH, ConsentSource, ImportJob
-from .files import _csv_line
 from .parallel import STAGE_COLUMNS, TAG_SEPARATOR, PreparedChunk, _prepared_chunks
 from .plan import MERGE_FIELDS, ColumnPlan
+from .rejected import DUPLICATE, OPTED_OUT, rejected_line
 from .writer import ChunkCounts, Rows, chunk_rows
 
 STAGE_TEXT = tuple(c for c in STAGE_COLUMNS if c not in ("idx", "birth_date", "attributes"))
@@ -90,9 +90,8 @@ def _suppress(cursor, org_id: int, cells: list[list[str]], counts: ChunkCounts, 
     suppressed = cursor.fetchall()
     if not suppressed:
         return
-    message = _("Opted out: this number asked not to receive SMS")
     for idx, _phone in sorted(suppressed):
-        counts.rejected.append(_csv_line([*cells[idx], message]))
+        counts.rejected.append(rejected_line(cells[idx], OPTED_OUT, OPTED_OUT))
     counts.suppressed = len(suppressed)
     cursor.execute(
         "UPDATE contacts_contact SET opted_out = true, updated_at = %s "
@@ -108,9 +107,8 @@ def _import(
     org_id = job.org_id
     counts.created, counts.imported, again, recontext = _upsert(cursor, job, org_id, now)
     if again:
-        message = _("Duplicate: this number is already earlier in the file")
         for idx in sorted(again):
-            counts.rejected.append(_csv_line([*cells[idx], message]))
+            counts.rejected.append(rejected_line(cells[idx], DUPLICATE, DUPLICATE))
         counts.duplicates += len(again)
     for cid, phone, postal in recontext or ():
         region, tz, calendar = services.recipient_context_tuple(phone, postal)

@@ -19,6 +19,7 @@ from .imports import ImportPreviewView as ImportPreviewView
 from .imports import ImportRejectedView as ImportRejectedView
 from .imports import ImportResumeView as ImportResumeView
 from .imports import ImportsView as ImportsView
+from .imports import ImportTotalsView as ImportTotalsView
 from .imports import ImportUploadView as ImportUploadView
 from .lists import ListDeleteView as ListDeleteView
 from .lists import ListDetailView as ListDetailView

@@ -56,6 +56,26 @@ class _DraftMixin:
             limit=limit,
         )
 
+    def totals(self, token: str, draft: dict, *, compute: bool) -> jobs.ImportTotals | None:
+        """The whole file's totals with the draft's mapping, counted once per mapping and kept in the
+        draft; None when not counted yet and ``compute`` is false."""
+        key = [draft.get("mapping"), draft.get("keep_unknown", False)]
+        cached = draft.get("totals")
+        if cached and cached.get("for") == key:
+            return jobs.ImportTotals(**cached["counts"])
+        if not compute:
+            return None
+        totals = jobs.import_totals(
+            org=self.org,
+            path=draft["path"],
+            filename=draft["filename"],
+            mapping=draft.get("mapping"),
+            keep_unknown=draft.get("keep_unknown", False),
+        )
+        draft["totals"] = {"for": key, "counts": totals.as_dict()}
+        self.save_draft(token, draft)
+        return totals
+
     def save_draft(self, token: str, draft: dict) -> None:
         drafts = self.drafts()
         drafts[token] = draft
@@ -193,6 +213,9 @@ class ImportConsentView(_DraftMixin, OrgPageMixin, TemplateView):
         ctx["draft"] = self.draft(kwargs["token"])
         ctx["token"] = kwargs["token"]
         ctx["step"] = 4
+        # Counting a large file takes a moment: the page comes at once, the totals follow (htmx).
+        ctx["totals"] = self.totals(kwargs["token"], ctx["draft"], compute=False)
+        ctx["recommended_basis"] = forms.ImportConsentForm.RECOMMENDED_BASIS
         return ctx
 
     def post(self, request, token):
@@ -214,6 +237,7 @@ class ImportConsentView(_DraftMixin, OrgPageMixin, TemplateView):
                     contact_list=data.get("contact_list"),
                     list_name=data.get("list_name", ""),
                     tags=data.get("tags", []),
+                    list_by_default=True,
                 )
             except ValidationError as exc:
                 apply_validation_error(form, exc)
@@ -222,6 +246,23 @@ class ImportConsentView(_DraftMixin, OrgPageMixin, TemplateView):
                 request.session.modified = True
                 return redirect("contacts:import_job", pk=job.pk)
         return self.render_to_response(self.get_context_data(form=form, token=token), status=400)
+
+
+class ImportTotalsView(_DraftMixin, OrgPageMixin, TemplateView):
+    """The whole file's totals before the start (step 4), as an htmx fragment."""
+
+    tenant_model = ImportJob
+    template_name = "contacts/_import_totals.html"
+    required_capability = "write"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        draft = self.draft(kwargs["token"])
+        try:
+            ctx["totals"] = self.totals(kwargs["token"], draft, compute=True)
+        except ValidationError as exc:
+            ctx["totals_error"] = " ".join(exc.messages)
+        return ctx
 
 
 class ImportJobView(OrgPageMixin, TemplateView):
@@ -255,10 +296,14 @@ def _reason_rows(job: ImportJob) -> list[tuple[str, int]]:
 
 
 class ImportRejectedView(OrgPageMixin, View):
+    """The rejected rows: ``?part=invalid`` the rows to fix, ``?part=other`` duplicates and opted-out
+    numbers, none: all of them."""
+
     tenant_model = ImportJob
 
     def get(self, request, pk):
-        return rejected_rows_response(get_org_object_or_404(ImportJob, self.org, pk=pk))
+        job = get_org_object_or_404(ImportJob, self.org, pk=pk)
+        return rejected_rows_response(job, part=request.GET.get("part") or None)
 
 
 class ImportResumeView(OrgPageMixin, View):

@@ -149,8 +149,9 @@ def test_import_api_end_to_end(api_a, org_a, django_capture_on_commit_callbacks)
     errors = api_a.get(f"/api/v1/imports/{body['id']}/errors")
     assert errors.status_code == 200
     text = b"".join(errors.streaming_content).decode("utf-8-sig")
-    assert text.splitlines()[0] == "Prénom;Portable;error"
-    assert "0123456789" in text
+    # The API keeps stable column names and codes for the type, whatever the language.
+    assert text.splitlines()[0] == "Prénom;Portable;error;type"
+    assert '"=""0123456789""";' in text and text.splitlines()[1].endswith(";invalid")
 
 
 def test_import_api_requires_attestation_and_phone_column(api_a):

@@ -11,9 +11,12 @@ from contacts.importing.csvsafe import (
     ExcelCsvWriter,
     iter_excel_csv,
     safe_cell,
+    spreadsheet_cell,
     write_rejected_rows,
 )
+from contacts.importing.phones import normalise_phone
 from contacts.importing.reader import open_table
+from contacts.importing.rows import clean_text
 
 
 def test_safe_cell_examples():
@@ -94,3 +97,39 @@ def test_output_parses_as_excel_csv():
     ExcelCsvWriter(buffer).writerow(["a\nb", "c;d"])
     text = buffer.getvalue().lstrip("\ufeff")
     assert next(csv.reader(io.StringIO(text, newline=""), delimiter=";")) == ["a\nb", "c;d"]
+
+
+def test_spreadsheet_cell_keeps_numbers_as_text_without_an_apostrophe():
+    # What Excel would damage opens as the text it was: ="..." evaluates to that exact text.
+    assert spreadsheet_cell("+33612345678") == '="+33612345678"'
+    assert spreadsheet_cell("+33 6 12 34 56 78") == '="+33 6 12 34 56 78"'
+    assert spreadsheet_cell("0612345678") == '="0612345678"'
+    assert spreadsheet_cell("06 12 34 56 78") == '="06 12 34 56 78"'
+    assert spreadsheet_cell("01000") == '="01000"'
+    assert spreadsheet_cell("4970101234567890") == '="4970101234567890"'  # a card number, 16 digits
+    # Numbers Excel keeps as they are stay plain; formulas are still neutralised.
+    assert spreadsheet_cell("75011") == "75011"
+    assert spreadsheet_cell("612345678") == "612345678"
+    assert spreadsheet_cell('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
+    assert spreadsheet_cell("+33612345678+cmd") == "'+33612345678+cmd"
+    assert spreadsheet_cell("-2+3") == "'-2+3"
+    assert spreadsheet_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert spreadsheet_cell("+") == "'+"
+    assert spreadsheet_cell(None) == "" and spreadsheet_cell("Zoé") == "Zoé"
+
+
+@given(st.one_of(st.text(), st.integers(), st.none()))
+def test_spreadsheet_cell_is_a_formula_only_for_digits(value):
+    out = spreadsheet_cell(value)
+    if out.startswith('="'):
+        inner = out[2:-1]
+        assert out.endswith('"') and inner and set(inner) <= set("+0123456789 ")
+    else:
+        assert out.startswith("'") or not out.startswith(DANGEROUS_PREFIXES)
+
+
+def test_spreadsheet_cells_read_back_by_the_importer():
+    assert normalise_phone(spreadsheet_cell("+33 6 12 34 56 78"), "FR").e164 == "+33612345678"
+    assert normalise_phone(spreadsheet_cell("0612345678"), "FR").e164 == "+33612345678"
+    assert clean_text(spreadsheet_cell("01000")) == "01000"
+    assert clean_text('="Paris"') == "Paris" and clean_text("'=Dupont") == "=Dupont"
