@@ -2,7 +2,7 @@
 
 A new organisation gets its sign-up credits (billing) and, in the sandbox, its default sender ID
 (compliance); a change of brand or default sender goes through the sender registry; the dashboard's
-checklist reads contacts, campaigns and purchases. Billing and compliance both audit through
+checklist reads contacts and campaigns. Billing and compliance both audit through
 smsplatform, so this composition cannot live in smsplatform.services without an import cycle: it sits
 above the apps, beside the views and URLs that call it (the layering contracts in pyproject.toml treat
 it as wiring)."""
@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from billing.models import Purchase, PurchaseStatus
 from billing.services import credits_grant
 from campaigns.models import Campaign, CampaignStatus, Template
 from compliance.sender_registry import default_sender_set, sender_register_default
@@ -122,11 +121,13 @@ def organisation_settings_update(*, org: Organisation, actor: User, **fields: An
 
 
 def onboarding_checklist(org: Organisation) -> list[dict]:
-    """The dashboard's first steps, each done or not, from existing data: four ``EXISTS`` queries on
-    indexed organisation foreign keys, whatever the size of the organisation."""
+    """The dashboard's first steps, each done or not, from existing data: the same four steps as the
+    navigation (import, compose, schedule or send, results); credits are a balance, not a step. At most
+    four ``EXISTS`` queries on indexed organisation foreign keys, whatever the size of the organisation."""
     S = CampaignStatus
     launched = (S.SCHEDULED, S.SENDING, S.PAUSED, S.COMPLETED)
     has_campaign = Campaign.objects.filter(org=org).exists()
+    has_launched = has_campaign and Campaign.objects.filter(org=org, status__in=launched).exists()
     steps = [
         (
             "import",
@@ -142,15 +143,15 @@ def onboarding_checklist(org: Organisation) -> list[dict]:
         ),
         (
             "campaign",
-            _("Schedule your first campaign"),
+            _("Schedule or send your first campaign"),
             reverse("campaigns:list"),
-            has_campaign and Campaign.objects.filter(org=org, status__in=launched).exists(),
+            has_launched,
         ),
         (
-            "credits",
-            _("Buy credits"),
-            "/billing/",
-            Purchase.objects.filter(org=org, status=PurchaseStatus.PAID).exists(),
+            "results",
+            _("See your results"),
+            reverse("analytics:index"),
+            has_launched and Campaign.objects.filter(org=org, status=S.COMPLETED).exists(),
         ),
     ]
     return [{"key": k, "label": label, "url": url, "done": done} for k, label, url, done in steps]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from contacts import urls as contacts_urls
@@ -20,6 +21,7 @@ urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("signup/sent/", views.SignupSentView.as_view(), name="signup_sent"),
     path("signup/confirm/<str:token>/", views.SignupConfirmView.as_view(), name="signup_confirm"),
+    path("terms/", TemplateView.as_view(template_name="registration/terms.html"), name="terms"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("org/none/", views.NoOrganisationView.as_view(), name="org_required"),

@@ -11,26 +11,31 @@
       if (!source) return;
       var data = JSON.parse(source.textContent);
       var palette = { sent: "#8aa4c8", delivered: "#2e7d32", clicks: "#e07b00" };
+      // A report draws running totals since the launch (lines on one axis); the dashboard draws daily bars.
+      var cumulative = canvas.dataset.cumulative === "1";
       var datasets = ["sent", "delivered", "clicks"]
         .filter(function (name) { return Array.isArray(data[name]); })
         .map(function (name) {
+          var separate = !cumulative && name === "clicks";
           return {
             label: canvas.dataset["label" + name.charAt(0).toUpperCase() + name.slice(1)] || name,
             data: data[name],
             borderColor: palette[name],
             backgroundColor: palette[name],
-            type: name === "clicks" ? "line" : "bar",
-            yAxisID: name === "clicks" ? "clicks" : "messages",
-            tension: 0.2,
+            type: cumulative || separate ? "line" : "bar",
+            yAxisID: separate ? "clicks" : "messages",
+            tension: 0,
+            fill: false,
+            pointRadius: cumulative && data.labels.length > 20 ? 0 : 3,
           };
         });
-      var scales = { messages: { beginAtZero: true, position: "left" } };
-      if (Array.isArray(data.clicks)) {
+      var scales = { messages: { beginAtZero: true, position: "left", ticks: { precision: 0 } } };
+      if (!cumulative && Array.isArray(data.clicks)) {
         scales.clicks = { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } };
       }
       canvas.dataset.drawn = "1";
       new window.Chart(canvas, {
-        type: "bar",
+        type: cumulative ? "line" : "bar",
         data: { labels: data.labels, datasets: datasets },
         options: {
           responsive: true,
