@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Sum
 from django.db.models.functions import Trunc
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import upcoming_campaigns
@@ -519,6 +520,11 @@ def dashboard_summary(org: Organisation, now: datetime | None = None, days: int 
     }
 
 
+def _day_label(day) -> str:
+    """A chart's day in the page's language: "3 déc.", "3 Dec" (never "03/12", read 12 March in English)."""
+    return date_format(day, "j N")
+
+
 def _bucketed_days(
     series: dict[str, dict[datetime, int]], tz, since: datetime, now: datetime
 ) -> dict[str, list]:
@@ -526,7 +532,7 @@ def _bucketed_days(
     end = now.astimezone(tz).date()
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     index = {d: i for i, d in enumerate(days)}
-    out: dict[str, list] = {"labels": [d.strftime("%d/%m") for d in days]}
+    out: dict[str, list] = {"labels": [_day_label(d) for d in days]}
     for name, values in series.items():
         counts = [0] * len(days)
         for h, n in values.items():

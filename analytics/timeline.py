@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.utils.formats import date_format
+
 MINUTE = timedelta(minutes=1)
 FIVE_MINUTES = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
@@ -46,10 +48,11 @@ def _boundaries(start: datetime, end: datetime, step: timedelta, tz) -> list[dat
 
 
 def _label(at: datetime, step: timedelta, tz, same_day: bool) -> str:
+    """In the page's language: "3 déc.", "3 Dec 14:05" (never "03/12", read 12 March in English)."""
     local = at.astimezone(tz)
     if step >= DAY:
-        return local.strftime("%d/%m")
-    return local.strftime("%H:%M" if same_day else "%d/%m %H:%M")
+        return date_format(local, "j N")
+    return date_format(local, "H:i" if same_day else "j N H:i")
 
 
 def cumulative_timeline(

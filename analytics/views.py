@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -29,10 +29,10 @@ STATUS_CHOICES = [
     ("queued", gettext_lazy("Queued")),
     ("deferred", gettext_lazy("Deferred")),
     ("sent", gettext_lazy("Sent, no receipt yet")),
-    ("delivered", gettext_lazy("Delivered")),
+    ("delivered", pgettext_lazy("message status", "Delivered")),
     ("failed", gettext_lazy("Failed")),
     ("blocked", gettext_lazy("Blocked")),
-    ("cancelled", gettext_lazy("Cancelled")),
+    ("cancelled", pgettext_lazy("message status", "Cancelled")),
 ]
 CLICKED_CHOICES = [
     ("", gettext_lazy("Clicked or not")),
@@ -109,10 +109,11 @@ def _utm_initial(org, campaign) -> dict:
 
 def _funnel(report: dict) -> list[dict]:
     steps = [
-        (_("Targeted"), report["recipients"]),
-        (_("Sent"), report["status_counts"]["sent"]),
-        (_("Delivered"), report["status_counts"]["delivered"]),
-        (_("Clicked"), report["unique_clicks"]),
+        # Counts of messages: plural in French ("Envoyés"), unlike the status of one message.
+        (pgettext("report funnel", "Targeted"), report["recipients"]),
+        (pgettext("report funnel", "Sent"), report["status_counts"]["sent"]),
+        (pgettext("report funnel", "Delivered"), report["status_counts"]["delivered"]),
+        (pgettext("report funnel", "Clicked"), report["unique_clicks"]),
     ]
     top = steps[0][1] or 1
     return [{"label": label, "count": n, "percent": round(100 * n / top)} for label, n in steps]

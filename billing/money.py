@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.utils.formats import get_format, number_format
 
 
 def vat_rate() -> Decimal:
@@ -23,13 +24,19 @@ def ttc_of(ht_cents: int, rate: Decimal | None = None) -> int:
 
 
 def format_eur(cents: int | None, *, symbol: str = "€") -> str:
-    """``195000`` -> ``1 950,00 €``: the French way (narrow no-break space for thousands)."""
+    """Euro cents as money in the active language: ``195000`` -> ``1 950,00 €`` in French (narrow
+    no-break space for thousands, smsplatform/formats), ``1,950.00 €`` in English."""
     if cents is None:
         return ""
     sign = "-" if cents < 0 else ""
     euros, rest = divmod(abs(int(cents)), 100)
-    grouped = f"{euros:,}".replace(",", "\u202f")
-    return f"{sign}{grouped},{rest:02d}\u00a0{symbol}"
+    grouped = f"{euros:,}".replace(",", get_format("THOUSAND_SEPARATOR"))
+    return f"{sign}{grouped}{get_format('DECIMAL_SEPARATOR')}{rest:02d}\u00a0{symbol}"
+
+
+def format_unit_price(price_cents: int, credits: int, *, symbol: str = "€") -> str:
+    """The price of one credit in the active language: ``0,039 €``, ``0.039 €``."""
+    return f"{number_format(unit_price_eur(price_cents, credits), 3)}\u00a0{symbol}"
 
 
 def unit_price_eur(price_cents: int, credits: int) -> Decimal:

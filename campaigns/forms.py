@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Category
 from compliance import sender_registry, senders
+from smsplatform.timezones import timezone_label
 
 from .composer import MAX_BODY
 
@@ -166,7 +167,7 @@ class CampaignForm(_AudienceMixin, forms.Form):
         self.org = org
         self._setup_audience(org, lists, segments)
         self.fields["scheduled_time"].help_text = _("Time in %(zone)s.") % {
-            "zone": org.timezone or "Europe/Paris"
+            "zone": timezone_label(org.timezone or "Europe/Paris")
         }
 
     @classmethod

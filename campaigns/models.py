@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Category(models.TextChoices):
@@ -31,25 +32,27 @@ class MessageCategory(models.TextChoices):
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SCHEDULED = "scheduled", _("Scheduled")
-    SENDING = "sending", _("Sending")
+    # Contexts: these words are also headings and actions elsewhere, and French agrees a status with
+    # its noun (une campagne annulée, un message annulé).
+    DRAFT = "draft", pgettext_lazy("campaign status", "Draft")
+    SCHEDULED = "scheduled", pgettext_lazy("campaign status", "Scheduled")
+    SENDING = "sending", pgettext_lazy("campaign status", "Sending")
     PAUSED = "paused", _("Paused")
-    COMPLETED = "completed", _("Completed")
-    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", pgettext_lazy("campaign status", "Completed")
+    CANCELLED = "cancelled", pgettext_lazy("campaign status", "Cancelled")
     FAILED = "failed", _("Failed")
 
 
 class MessageStatus(models.TextChoices):
     PENDING = "pending", _("Queued")
     DEFERRED = "deferred", _("Deferred (quiet hours)")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    DELIVERED = "delivered", _("Delivered")
+    SENDING = "sending", pgettext_lazy("message status", "Sending")
+    SENT = "sent", pgettext_lazy("message status", "Sent")
+    DELIVERED = "delivered", pgettext_lazy("message status", "Delivered")
     UNDELIVERED = "undelivered", _("Undelivered")
     FAILED = "failed", _("Failed")
     BLOCKED = "blocked", _("Blocked")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("message status", "Cancelled")
 
 
 # A message in one of these states will not change any more (except a late receipt on sent ones).

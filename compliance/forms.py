@@ -13,9 +13,9 @@ from .packs import (
     SUNDAY,
     WEEKDAYS,
     _parse_interval,
-    all_packs,
     format_interval,
     get_pack,
+    pack_choices,
     parse_restrictions,
 )
 from .selectors import org_restrictions
@@ -107,7 +107,7 @@ class SendingRulesForm(forms.Form):
     def __init__(self, *args, org, **kwargs):
         self.org = org
         super().__init__(*args, **kwargs)
-        self.fields["rule_pack"].choices = [(code, f"{p.label} ({code})") for code, p in all_packs().items()]
+        self.fields["rule_pack"].choices = pack_choices()
         for code, name in zip(WEEKDAYS, WEEKDAY_NAMES, strict=True):
             self.fields[f"hours_{code}"] = forms.CharField(
                 label=capfirst(name), required=False, max_length=100

@@ -17,10 +17,12 @@ from typing import Any
 import yaml
 from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
+from django.utils.functional import lazy
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .display import calendar_name, pack_name
 from .wording import day_span, intervals_text, join_words
 
 DEFAULT_PACK = "FR_STRICT"
@@ -165,6 +167,11 @@ class RulePack:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def name(self) -> str:
+        """The pack in the shop owner's words and language ("France — strict operators' rules")."""
+        return pack_name(self.code, self.label)
+
 
 def _pack_from_data(code: str, data: dict[str, Any]) -> RulePack:
     for key in ("sunday", "holidays"):
@@ -208,6 +215,11 @@ def all_packs() -> dict[str, RulePack]:
 
 def pack_codes() -> list[str]:
     return list(all_packs())
+
+
+def pack_choices() -> list[tuple[str, str]]:
+    """(code, name) of every pack, in the order of the YAML file: the choices of a select."""
+    return [(code, pack.name) for code, pack in all_packs().items()]
 
 
 def get_pack(code: str | None) -> RulePack:
@@ -339,6 +351,8 @@ class Policy:
 
 def _check_stricter(pack: RulePack, r: Restrictions) -> None:
     errors = []
+    # Lazy: a message built in one request's language may be shown in another's.
+    name = lazy(pack_name, str)(pack.code, pack.label)
     # Days refused for the same reason are named together ("Monday to Saturday: ..."), so that one
     # window applied to every day gives one message, not six.
     looser: dict[tuple[DayWindows, DayWindows], list[int]] = {}
@@ -352,15 +366,15 @@ def _check_stricter(pack: RulePack, r: Restrictions) -> None:
         params = {
             "days": capfirst(day_span(days)),
             "windows": intervals_text(windows),
-            "pack": pack.code,
+            "pack": name,
             "setting": "windows",
         }
         if allowed:
             errors.append(
                 ValidationError(
                     _(
-                        "%(days)s: %(windows)s is outside the %(pack)s window (%(allowed)s); an "
-                        "organisation may only narrow it."
+                        "%(days)s: %(windows)s goes beyond the hours of “%(pack)s” (%(allowed)s); you can "
+                        "only narrow them."
                     ),
                     code="looser_than_pack",
                     params={**params, "allowed": intervals_text(allowed)},
@@ -369,20 +383,20 @@ def _check_stricter(pack: RulePack, r: Restrictions) -> None:
         else:
             errors.append(
                 ValidationError(
-                    _("%(days)s: the %(pack)s pack is closed on that day; an organisation cannot open it."),
+                    _("%(days)s: “%(pack)s” allows no marketing SMS that day; you cannot open it."),
                     code="looser_than_pack",
                     params=params,
                 )
             )
-    per_24h = _("%(value)s SMS per 24 hours is above the %(pack)s cap of %(cap)s.")
-    per_7d = _("%(value)s SMS per 7 days is above the %(pack)s cap of %(cap)s.")
+    per_24h = _("%(value)s SMS per 24 hours is more than “%(pack)s” allows (%(cap)s).")
+    per_7d = _("%(value)s SMS per 7 days is more than “%(pack)s” allows (%(cap)s).")
     caps = (  # "setting" names the form field an error belongs to
         ("max_per_24h", r.max_per_24h, pack.max_per_24h, per_24h),
         ("max_per_7d", r.max_per_7d, pack.max_per_7d, per_7d),
     )
     for setting, value, cap, message in caps:
         if value is not None and value > cap:
-            params = {"value": value, "pack": pack.code, "cap": cap, "setting": setting}
+            params = {"value": value, "pack": name, "cap": cap, "setting": setting}
             errors.append(ValidationError(message, code="looser_than_pack", params=params))
     if errors:
         raise ValidationError(errors)
@@ -485,4 +499,23 @@ def describe_rules(rules) -> list[str]:
         gettext("At most %(day)s marketing SMS per contact per 24 hours and %(week)s per rolling 7 days.")
         % {"day": rules.max_per_24h, "week": rules.max_per_7d}
     )
+    return sentences
+
+
+def rules_summary(policy: Policy) -> list[str]:
+    """Every rule of ``policy`` once, as sentences: the general rules, then what a region narrows."""
+    sentences = describe_rules(policy.base)
+    for calendar, rules in policy.by_calendar.items():
+        place = calendar_name(calendar)
+        if rules.effective_windows != policy.base.effective_windows:
+            windows = sorted({w for day in rules.effective_windows for w in day})
+            sentences.append(
+                gettext("Recipients in %(place)s: marketing SMS leave at %(hours)s only.")
+                % {"place": place, "hours": intervals_text(windows)}
+            )
+        if rules.max_per_24h != policy.base.max_per_24h:
+            sentences.append(
+                gettext("Recipients in %(place)s: at most %(day)s marketing SMS per 24 hours.")
+                % {"place": place, "day": rules.max_per_24h}
+            )
     return sentences

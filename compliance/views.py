@@ -20,10 +20,10 @@ from smsplatform.tenancy import SAFE_METHODS, OrgObjectMixin, OrgPageMixin
 
 from .checker import check_number, org_policy
 from .context import holiday_dates, holiday_names
+from .display import calendar_name
 from .forms import CheckerForm, SenderProofForm, SenderRequestForm, SendingRulesForm
-from .gate import place_names
 from .models import SenderId, SenderStatus
-from .packs import ALLOWED, BLOCKED, describe_rules, format_interval
+from .packs import rules_summary
 from .selectors import contact_calendars
 from .sender_registry import (
     default_sender_name,
@@ -33,13 +33,6 @@ from .sender_registry import (
     sender_view,
 )
 from .services import sending_rules_update
-from .wording import WEEKDAY_NAMES
-
-DAY_POLICY_LABELS = {
-    BLOCKED: _("no sending"),
-    ALLOWED: _("sending allowed"),
-    "discouraged": _("allowed but discouraged"),
-}
 
 
 def upcoming_holidays(
@@ -88,33 +81,19 @@ class SendingRulesView(OrgPageMixin, TemplateView):
             context["settings_form"] = SendingRulesForm(org=self.org)
         language = (get_language() or "fr")[:2]
         policy = org_policy(self.org)
-        rules = policy.base
         org_tz = ZoneInfo(self.org.timezone or "Europe/Paris")
         today = timezone.now().astimezone(org_tz).date()
         context["policy"] = policy
-        context["summary"] = describe_rules(rules)
-        context["days"] = [
-            {"name": WEEKDAY_NAMES[i], "windows": [format_interval(w) for w in day]}
-            for i, day in enumerate(rules.effective_windows)
-        ]
-        context["sunday_policy"] = DAY_POLICY_LABELS[rules.sunday]
-        context["holiday_policy"] = DAY_POLICY_LABELS[rules.holidays]
-        context["rules"] = rules
-        context["overrides"] = [
-            {
-                "calendar": cal,
-                "windows": sorted({format_interval(w) for day in r.effective_windows for w in day}),
-            }
-            for cal, r in policy.by_calendar.items()
-        ]
+        context["pack_name"] = policy.pack.name
+        # Each rule said once, in one list: the windows, closed days, holidays, caps and closing dates.
+        context["summary"] = rules_summary(policy)
         context["regions"] = [
             {
-                "region": region,
                 "calendar": calendar,
-                "place": place_names(region)[1 if language == "en" else 0],
+                "name": calendar_name(calendar),
                 "holidays": upcoming_holidays(calendar, today, language=language),
             }
-            for region, calendar in contact_calendars(self.org)
+            for calendar in dict.fromkeys(calendar for _region, calendar in contact_calendars(self.org))
         ]
         form = CheckerForm(self.request.GET or None, initial={"date": today})
         context["form"] = form

@@ -7,9 +7,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from compliance.packs import pack_choices
+
 from .countries import COUNTRY_CHOICES
 from .models import Organisation, Role, User
 from .services import ORGANISATION_SETTINGS_FIELDS, assignable_roles
+from .timezones import timezone_choices
 
 
 class SignupForm(forms.Form):
@@ -51,10 +54,24 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 class OrganisationSettingsForm(forms.ModelForm):
     country = forms.ChoiceField(label=_("Country"), choices=COUNTRY_CHOICES)
+    timezone = forms.ChoiceField(
+        label=_("Time zone"),
+        error_messages={"invalid_choice": _("“%(value)s” is not a time zone of the list: choose one.")},
+    )
+    rule_pack = forms.ChoiceField(
+        label=_("Rule pack"),
+        help_text=_("The sending rules your messages follow (hours, days, caps)."),
+        error_messages={"invalid_choice": _("“%(value)s” is not a rule pack of the list: choose one.")},
+    )
 
     class Meta:
         model = Organisation
         fields = list(ORGANISATION_SETTINGS_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = timezone_choices(current=self.instance.timezone)
+        self.fields["rule_pack"].choices = pack_choices()
 
 
 def _offer_roles(field: forms.ChoiceField, actor_role: str | None) -> None:

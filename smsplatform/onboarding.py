@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from billing.services import credits_grant
 from campaigns.models import Campaign, CampaignStatus, Template
+from compliance.packs import all_packs
 from compliance.sender_registry import default_sender_set, sender_register_default
 from contacts.models import Contact
 
@@ -111,6 +112,10 @@ def organisation_settings_update(*, org: Organisation, actor: User, **fields: An
     (ValidationError on ``default_sender_id``) leaves the organisation unchanged."""
     # Read before the update, which applies the new values to ``org``.
     changed = {key for key, value in fields.items() if getattr(org, key, value) != value}
+    if "rule_pack" in changed and fields["rule_pack"] not in all_packs():
+        raise ValidationError(
+            {"rule_pack": _("“%(value)s” is not a rule pack.") % {"value": fields["rule_pack"]}}
+        )
     with transaction.atomic():
         organisation_update(org=org, actor=actor, **fields)
         if "default_sender_id" in changed and fields["default_sender_id"]:

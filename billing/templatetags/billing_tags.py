@@ -3,20 +3,20 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from billing.money import format_eur, ttc_of, unit_price_eur
+from billing.money import format_eur, format_unit_price, ttc_of
 
 register = template.Library()
 
 
 @register.filter
 def eur(cents):
-    """Euro cents as French money: ``195000`` -> ``1 950,00 €``."""
+    """Euro cents as money in the active language: ``1 950,00 €``, ``1,950.00 €``."""
     return format_eur(cents)
 
 
 @register.simple_tag
 def unit_price(price_cents, credits):
-    return str(unit_price_eur(price_cents, credits)).replace(".", ",") + "\u00a0€"
+    return format_unit_price(price_cents, credits)
 
 
 @register.filter

@@ -29,9 +29,18 @@ class CalendarView(OrgPageMixin, TemplateView):
             "eventsUrl": reverse("campaigns:calendar_events"),
             "rescheduleUrl": reverse("campaigns:reschedule", kwargs={"pk": 0}),
             "previewUrl": reverse("campaigns:at_preview", kwargs={"pk": 0}),
-            "locale": _language(),
+            # British English: day first and Monday first, as the rest of the English pages.
+            "locale": "en-gb" if _language() == "en" else _language(),
             "canWrite": self.membership.can("write"),
             "timeZone": self.org.timezone or "Europe/Paris",
+            # FullCalendar's French locale writes its buttons in lower case ("aujourd'hui", "mois").
+            "buttonText": {
+                "today": _("Today"),
+                "month": _("Month"),
+                "week": _("Week"),
+                "day": _("Day"),
+                "list": _("List"),
+            },
             "text": {
                 "confirm": _("Move “%(name)s” to %(when)s?"),
                 "deferred": _(

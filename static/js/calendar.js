@@ -127,6 +127,7 @@
   const calendar = new FullCalendar.Calendar(element, {
     timeZone: "UTC",
     locale: config.locale || "fr",
+    buttonText: config.buttonText,
     firstDay: 1,
     initialView: narrow ? "listWeek" : "dayGridMonth",
     headerToolbar: narrow

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from analytics import selectors
 from analytics.models import ClickCount
@@ -66,7 +67,11 @@ def test_a_week_long_campaign_is_drawn_per_local_day_with_hourly_data():
     end = hour + timedelta(days=6, hours=1)
     timeline = cumulative_timeline(series, start=LAUNCH, end=end, tz=PARIS, resolution=timedelta(hours=1))
     assert timeline["step"] == "day"
-    assert timeline["labels"][:2] == ["15/06", "16/06"]
+    # Days in the page's language, never "06/15" against "15/06": June and July stay apart in French.
+    assert timeline["labels"][:2] == ["15 juin", "16 juin"]
+    with translation.override("en"):
+        english = cumulative_timeline(series, start=LAUNCH, end=end, tz=PARIS, resolution=timedelta(hours=1))
+    assert english["labels"][:2] == ["15 June", "16 June"]
     assert timeline["clicks"][0] == 0 and timeline["clicks"][1] == 3 and timeline["clicks"][-1] == 6
     assert len(timeline["labels"]) == 8  # launch, six local midnights, the end
 

@@ -45,7 +45,7 @@ def suppression(tenant_a):
 def test_list_shows_org_source_date(superuser, suppression, tenant_a):
     html = login(superuser).get(LIST).content.decode()
     assert PHONE in html and tenant_a.org.name in html
-    assert "Inbound keyword" in html or "Mot-clé entrant" in html
+    assert "SMS reply (STOP)" in html or "Réponse par SMS (STOP)" in html
 
 
 @pytest.mark.parametrize("term", [PHONE, "06 12 34 56 78", "0612345678"])
@@ -122,7 +122,7 @@ def test_sending_policy_admin_refuses_looser_and_saves_stricter(superuser, tenan
         url, {"org": tenant_a.org.pk, "restrictions": '{"windows": {"mon": "07:00-19:00"}}'}
     )
     assert response.status_code == 200
-    assert "FR_STRICT" in response.content.decode()
+    assert "France — règles strictes des opérateurs" in response.content.decode()
     assert not OrgSendingPolicy.objects.exists()
     response = client.post(url, {"org": tenant_a.org.pk, "restrictions": '{"closed_weekdays": ["mon"]}'})
     assert response.status_code == 302

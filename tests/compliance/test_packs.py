@@ -102,11 +102,11 @@ def test_block_discouraged_makes_sunday_blocked():
 @pytest.mark.parametrize(
     ("restrictions", "fragment"),
     [
-        ({"windows": {"mon": "07:30-12:00"}}, "outside the FR_STRICT window"),
-        ({"windows": {"sat": "08:00-20:01"}}, "outside the FR_STRICT window"),
-        ({"windows": {"sun": "10:00-12:00"}}, "closed"),
-        ({"max_per_24h": 2}, "above the FR_STRICT cap of 1"),
-        ({"max_per_7d": 5}, "above the FR_STRICT cap of 4"),
+        ({"windows": {"mon": "07:30-12:00"}}, "goes beyond the hours of “France — strict operators' rules”"),
+        ({"windows": {"sat": "08:00-20:01"}}, "goes beyond the hours of “France — strict operators' rules”"),
+        ({"windows": {"sun": "10:00-12:00"}}, "allows no marketing SMS that day"),
+        ({"max_per_24h": 2}, "is more than “France — strict operators' rules” allows (1)"),
+        ({"max_per_7d": 5}, "is more than “France — strict operators' rules” allows (4)"),
         ({"max_per_7d": 0}, "at least 1"),
         ({"windows": {"mon": "20:00-08:00"}}, "not a valid time range"),
         ({"windows": {"funday": "09:00-10:00"}}, "not a day"),
@@ -127,10 +127,10 @@ def test_looser_restrictions_are_explained_in_french_by_default():
         effective_policy("FR_STRICT", {"windows": {"mon-sat": "07:00-19:00", "sun": "10:00-12:00"}})
     with translation.override("fr"):
         assert exc.value.messages == [
-            "Du lundi au samedi : 07:00-19:00 dépasse la plage du pack FR_STRICT (08:00-20:00) ; une "
-            "organisation peut seulement la restreindre.",
-            "Dimanche : le pack FR_STRICT interdit l'envoi ce jour-là ; une organisation ne peut pas "
-            "l'ouvrir.",
+            "Du lundi au samedi : 07:00-19:00 dépasse les horaires de « France — règles strictes des "
+            "opérateurs » (08:00-20:00) ; vous pouvez seulement les réduire.",
+            "Dimanche : « France — règles strictes des opérateurs » n'autorise aucun SMS marketing ce "
+            "jour-là ; vous ne pouvez pas l'ouvrir.",
         ]
     assert {e.code for e in exc.value.error_list} == {"looser_than_pack"}
 

@@ -67,7 +67,9 @@ def test_looser_window_is_refused_with_a_clear_message_in_french(tenant_a):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-testid="error-hours"' in html
-    assert "07:00-19:00" in html and "FR_STRICT" in html and "08:00-20:00" in html
+    assert (
+        "07:00-19:00" in html and "France — règles strictes des opérateurs" in html and "08:00-20:00" in html
+    )
     assert "Du lundi au samedi" in html  # one message for the six days, not six
     assert html.count("07:00-19:00 ") == 1
     assert not OrgSendingPolicy.objects.filter(org=tenant_a.org).exists()
@@ -79,7 +81,10 @@ def test_looser_window_message_in_english(tenant_a):
     with translation.override("en"):
         response = client.post(URL, form_data(hours="07:00-19:00"), HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
-    assert "Monday to Saturday: 07:00-19:00 is outside the FR_STRICT window (08:00-20:00)" in html
+    assert (
+        "Monday to Saturday: 07:00-19:00 goes beyond the hours of “France — strict operators&#x27; rules” "
+        "(08:00-20:00)" in html
+    )
 
 
 @pytest.mark.parametrize(

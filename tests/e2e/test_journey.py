@@ -272,7 +272,7 @@ def run_journey(stack, page_factory, lang: str, pages: list) -> dict:
     expect(page.locator("#test-send-result .message-success")).to_be_visible()
     test = Message.objects.filter(reason="test_send").latest("id")
     assert test.credits == 0 and test.body.startswith("Bonjour "), test.body
-    assert chosen.split()[0] not in test.body  # its accent is gone: "Jérôme" went as "Jerome"
+    assert chosen.split()[0] not in test.body  # its accent is gone: "François" went as "Francois"
     j.shot("composer-test-sent")
 
     # 4. Schedule it, then save the draft and buy the credits it lacks: the pack that covers them is
