@@ -20,6 +20,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from importlib import import_module
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
@@ -388,8 +389,17 @@ def audit_pages(page, base: str, lang: str, campaign_path: str) -> list[str]:
     return violations
 
 
+@pytest.fixture
+def packs_on_sale(transactional_db):
+    """The credit packs and regional prices a data migration seeds: an earlier browser test emptied the
+    tables (a transactional test flushes the database after it)."""
+    from django.apps import apps
+
+    import_module("billing.migrations.0003_seed_prices_and_packs").seed(apps, None)
+
+
 @pytest.mark.parametrize("lang", ["fr", "en"])
-def test_five_minute_campaign(stack, page_factory, lang):
+def test_five_minute_campaign(stack, page_factory, lang, packs_on_sale):
     pages = []
     try:
         result = run_journey(stack, page_factory, lang, pages)
