@@ -2,7 +2,8 @@
 
 A logged-in shop with data (contacts, a list, an import, a draft campaign with its estimate, a sent
 campaign with receipts, a deferral and a STOP reply) is written straight into the database: no worker
-is needed to draw pages. Each page is photographed at the phone's viewport into docs/screenshots/phone/.
+is needed to draw pages. Each page is photographed at the phone's viewport into
+tests/e2e/screenshots/phone/ (copies kept in docs/screenshots/phone/).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.e2e.test_journey import axe_violations
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = {"width": 390, "height": 844}
-SHOTS = ROOT / "docs" / "screenshots" / "phone"
+SHOTS = ROOT / "tests" / "e2e" / "screenshots" / "phone"  # a few are kept in docs/screenshots/phone/
 
 # The element that sticks out furthest to the right, ignoring what a scrolling or clipping box holds
 # (a wide table inside .table-wrap scrolls inside its box, not the page).
