@@ -13,7 +13,7 @@ from import_export import fields, resources
 from compliance.selectors import suppressed_numbers
 
 from . import services
-from .importing.csvsafe import safe_cell
+from .importing.csvsafe import spreadsheet_cell
 from .models import Contact
 from .selectors import tag_names, with_tags
 
@@ -92,7 +92,10 @@ def export_csv_lines(queryset: QuerySet[Contact], chunk: int = 2000) -> Iterator
     yield b"\xef\xbb\xbf" + flush()
     for index, contact in enumerate(with_tags(queryset).iterator(chunk_size=chunk), 1):
         writer.writerow(
-            [safe_cell(resource.export_field(resource.fields[name], contact)) for name in EXPORT_FIELDS]
+            [
+                spreadsheet_cell(resource.export_field(resource.fields[name], contact))
+                for name in EXPORT_FIELDS
+            ]
         )
         if index % 500 == 0:
             yield flush()

@@ -2,17 +2,16 @@
 
 A contact's name comes from the public (opt-in form, imports): `=HYPERLINK(...)` or `@SUM(...)` typed as
 a first name would run when the shop owner opens an export in Excel. Every cell that starts with a
-character a spreadsheet treats as a formula gets a leading apostrophe, which Excel displays as text and
-hides. That includes `+33612345678`: it reads `'+33612345678` in a text editor and `+33612345678` in
-Excel, and our importer strips the apostrophe again (phones._unwrap, rows.clean_text).
+character a spreadsheet treats as a formula gets a leading apostrophe, which Excel displays as text
+(our importer strips it again: phones._unwrap, rows.clean_text).
 
 A phone number is not a formula, though: ``+33612345678`` with an apostrophe shows the apostrophe when
 Excel opens the CSV, and without one Excel turns it into the number 33612345678 (``0612345678`` loses
 its zero, a 16-digit card number its last digit). :func:`spreadsheet_cell` writes such a cell as
 ``="0612345678"``, the formula Excel (and LibreOffice, Google Sheets) evaluates to that exact text: no
 apostrophe, no number. Only ``+``, digits and spaces go inside the quotes, so it can compute nothing
-else; everything else goes through :func:`safe_cell`. Our importer reads ``="..."`` back
-(phones._unwrap, rows.clean_text).
+else; everything else goes through :func:`safe_cell`. Every CSV we write for Excel (contacts, reports,
+rejected rows) goes through it. Our importer reads ``="..."`` back (phones._unwrap, rows.clean_text).
 
 French Excel opens a CSV correctly only when it is UTF-8 with a BOM (otherwise accents break) and `;`
 separated (`,` is the decimal mark), with CRLF line ends.
@@ -49,15 +48,19 @@ def spreadsheet_cell(value: Any) -> str:
     """Like :func:`safe_cell`, but a number Excel would damage (a phone, a postal code, a card number)
     becomes ``="<digits>"``, which Excel shows as that text, without an apostrophe."""
     text = "" if value is None else value if isinstance(value, str) else str(value)
-    if _NUMBER_LIKE.fullmatch(text) and (
-        text[0] in "0+" or " " in text.strip() or sum(c.isdigit() for c in text) > 11
+    digits = sum(c.isdigit() for c in text)
+    # A count or a flag ("0", "12") is left alone: Excel would not damage it.
+    if (
+        digits >= 4
+        and _NUMBER_LIKE.fullmatch(text)
+        and (text[0] in "0+" or " " in text.strip() or digits > 11)
     ):
         return f'="{text.strip()}"'
     return safe_cell(text)
 
 
 class ExcelCsvWriter:
-    """Writes rows as CSV for Excel (UTF-8 with BOM, ';', CRLF), every cell through `safe_cell`.
+    """Writes rows as CSV for Excel (UTF-8 with BOM, ";", CRLF), every cell through `spreadsheet_cell`.
 
     `fileobj` may be a text file (str is written) or anything with a binary `write` (bytes are written):
     a file opened 'wb', BytesIO, or Django's HttpResponse. The BOM is written before the first row.
@@ -72,14 +75,14 @@ class ExcelCsvWriter:
         self.rows_written = 0
 
     def writerow(self, row: Iterable[Any]) -> None:
-        self._writer.writerow([safe_cell(v) for v in row])
+        self._writer.writerow([spreadsheet_cell(v) for v in row])
         self.rows_written += 1
         self._flush()
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         # Rows are buffered by the thousand: one write per row is slow on an HttpResponse.
         for i, row in enumerate(rows, 1):
-            self._writer.writerow([safe_cell(v) for v in row])
+            self._writer.writerow([spreadsheet_cell(v) for v in row])
             self.rows_written += 1
             if i % 1000 == 0:
                 self._flush()
@@ -102,7 +105,7 @@ def iter_excel_csv(rows: Iterable[Iterable[Any]], *, chunk_rows: int = 1000) -> 
     writer = csv.writer(buffer, delimiter=DELIMITER, lineterminator=LINE_TERMINATOR)
     buffer.write(BOM)
     for i, row in enumerate(rows, 1):
-        writer.writerow([safe_cell(v) for v in row])
+        writer.writerow([spreadsheet_cell(v) for v in row])
         if i % chunk_rows == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)

@@ -65,7 +65,8 @@ def test_a_week_long_campaign_is_drawn_per_local_day_with_hourly_data():
     hour = LAUNCH.replace(minute=0)
     series = {"clicks": {hour: 3, hour + timedelta(days=2): 2, hour + timedelta(days=6): 1}}
     end = hour + timedelta(days=6, hours=1)
-    timeline = cumulative_timeline(series, start=LAUNCH, end=end, tz=PARIS, resolution=timedelta(hours=1))
+    with translation.override("fr"):
+        timeline = cumulative_timeline(series, start=LAUNCH, end=end, tz=PARIS, resolution=timedelta(hours=1))
     assert timeline["step"] == "day"
     # Days in the page's language, never "06/15" against "15/06": June and July stay apart in French.
     assert timeline["labels"][:2] == ["15 juin", "16 juin"]

@@ -48,7 +48,7 @@ def test_writer_bom_semicolon_crlf_binary():
     writer.writerow(["Prénom", "Portable"])
     writer.writerows([["Zoé", "+33612345678"], ["=cmd", 'a "b"; c']])
     assert buffer.getvalue() == (
-        '\ufeffPrénom;Portable\r\nZoé;\'+33612345678\r\n\'=cmd;"a ""b""; c"\r\n'.encode()
+        '\ufeffPrénom;Portable\r\nZoé;"=""+33612345678"""\r\n\'=cmd;"a ""b""; c"\r\n'.encode()
     )
     assert writer.rows_written == 3
 
@@ -86,10 +86,12 @@ def test_rejected_rows_round_trip_through_the_importer():
         ";",
         ["Prénom", "Portable", "error"],
     )
+    # The number goes as ="..." (Excel shows it as typed, no apostrophe); the importer reads it back.
     assert list(table.rows) == [
-        ["Hélène", "01 45 67 89 01", "Ce numéro ne peut pas recevoir de SMS."],
+        ["Hélène", '="01 45 67 89 01"', "Ce numéro ne peut pas recevoir de SMS."],
         ["'=evil", "abc", "invalid"],
     ]
+    assert clean_text('="01 45 67 89 01"') == "01 45 67 89 01" and clean_text("'=evil") == "=evil"
 
 
 def test_output_parses_as_excel_csv():
