@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from analytics.links import body_for_counting, preview_links
 from campaigns.models import Category
-from campaigns.rendering import merge_fields, prepare_body, render
+from campaigns.rendering import merge_fields, prepare_body, render, render_for
 from compliance.encoding import GSM7, SUGGESTED_REPLACEMENTS, UCS2, SegmentInfo, analyse, count_segments
 from compliance.senders import SenderCheck, check_sender, has_stop_mention
 
@@ -213,4 +213,17 @@ def compose(
     return counter
 
 
-__all__ = ["GSM7", "UCS2", "Counter", "Fix", "compose", "replace_all", "replace_char"]
+def sample_text(
+    body: str, values: dict, *, stop_mention: str, category: str, smart: bool, transliterate_values: bool
+) -> str:
+    """The message as one recipient with ``values`` will read it (mention appended, short links shown at
+    their length): the campaign page shows it beside the text as typed, whose empty merge fields read
+    "Bonjour , ..." when the field has no fallback."""
+    prepared = prepare_body(body, marketing=category != Category.TRANSACTIONAL, stop_mention=stop_mention)
+    rendered = render_for(
+        body_for_counting(prepared), values, smart=smart, transliterate_values=transliterate_values
+    )
+    return preview_links(rendered.body)
+
+
+__all__ = ["GSM7", "UCS2", "Counter", "Fix", "compose", "replace_all", "replace_char", "sample_text"]

@@ -466,7 +466,7 @@ def audience_sample(
     if not list_ids and not segment_ids:
         return []
     audience = audience_queryset(org, list_ids, segment_ids).only("id", "first_name", "last_name", "phone")
-    accented = list(audience.filter(first_name__regex=NON_GSM_LETTERS).order_by("id")[: limit // 3])
+    accented = list(audience.filter(first_name__regex=NON_GSM_LETTERS).order_by("id")[: max(limit // 3, 1)])
     rest = audience.exclude(id__in=[c.pk for c in accented]).order_by("id")[: limit - len(accented)]
     return [*accented, *rest]
 

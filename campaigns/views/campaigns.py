@@ -12,10 +12,11 @@ from django.views.generic import TemplateView, View
 from billing.selectors import credits_balance
 from billing.services import InsufficientCredits
 from campaigns import selectors, services
-from campaigns.composer import compose
+from campaigns.composer import compose, sample_text
 from campaigns.errors import InvalidTransition
 from campaigns.forms import CampaignForm, sender_choices
 from campaigns.models import Campaign, MessageStatus
+from campaigns.rendering import contact_values
 from campaigns.templatetags.campaigns_tags import buy_credits_url
 from smsplatform.errors import DomainError
 from smsplatform.tenancy import OrgObjectMixin, OrgPageMixin
@@ -149,6 +150,26 @@ class CampaignEditView(_CampaignFormMixin, OrgObjectMixin, TemplateView):
         return self.render_to_response(self.composer_context(form, campaign), status=400)
 
 
+def _sample_for(org, campaign) -> dict | None:
+    """The message as the first recipient of the audience will read it (a name with an accent first)."""
+    found = selectors.audience_sample(org, campaign.list_ids or [], campaign.segment_ids or [], limit=1)
+    row = found and selectors.audience_contact(org, campaign.list_ids, campaign.segment_ids, found[0].pk)
+    if not row:
+        return None
+    text = sample_text(
+        campaign.body,
+        contact_values(row),
+        stop_mention=org.stop_mention,
+        category=campaign.category,
+        smart=campaign.smart_encoding,
+        transliterate_values=campaign.transliterate_merge_values,
+    )
+    return {
+        "name": " ".join(filter(None, [row["first_name"], row["last_name"]])) or row["phone"],
+        "text": text,
+    }
+
+
 def campaign_detail_context(org, campaign, **extra) -> dict:
     """What the detail page shows of a campaign; ``extra`` adds a refusal to explain (an action's error,
     credits short)."""
@@ -159,11 +180,15 @@ def campaign_detail_context(org, campaign, **extra) -> dict:
         category=campaign.category,
         smart=campaign.smart_encoding,
     )
+    sample = None
+    if counter.fields_used and campaign.status in EDITABLE_STATUSES:
+        sample = _sample_for(org, campaign)
     list_names = dict((pk, name) for pk, name, _count in selectors.audience_choices(org)[0])
     segment_names = dict(selectors.audience_choices(org)[1])
     ctx = {
         "campaign": campaign,
         "counter": counter,
+        "sample": sample,
         "lists": [list_names.get(i, f"#{i}") for i in campaign.list_ids or []],
         "segments": [segment_names.get(i, f"#{i}") for i in campaign.segment_ids or []],
         "editable": campaign.status in EDITABLE_STATUSES,

@@ -203,3 +203,26 @@ def test_sample_offers_the_names_that_may_cost_more_first(tenant_a):
     assert {c.first_name for c in sample[:2]} <= {"Noël", "Zoë", "Loïc", "Gaëlle", "Françoise"}
     assert len(sample) == 6
     assert audience_sample(tenant_a.org, [], []) == []
+
+
+def test_the_campaign_page_shows_the_message_as_a_real_recipient_reads_it(tenant_a):
+    contact_list = mixed_audience(tenant_a)
+    campaign = campaign_create(
+        org=tenant_a.org,
+        actor=tenant_a.owner,
+        name="Fleurs",
+        body="Bonjour {prenom}, -20% !",
+        list_ids=[contact_list.pk],
+    )
+    page = tenant_a.client().get(reverse("campaigns:detail", args=[campaign.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    # The text as typed has an empty field ("Bonjour , ..."); the sample is a contact whose name has an
+    # accent GSM-7 lacks, as that contact will receive it.
+    assert "As Noël" in html and "will read it:" in html
+    sample = html.split('data-testid="campaign-body-sample">')[1].split("</div>")[0]
+    assert sample.startswith("Bonjour Noël, -20% !")
+    campaign_update(
+        org=tenant_a.org, actor=tenant_a.owner, campaign=campaign, transliterate_merge_values=True
+    )
+    html = tenant_a.client().get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    assert 'data-testid="campaign-body-sample">Bonjour Noel, -20% !' in html
