@@ -24,7 +24,9 @@ def test_checker_form(tenant_a):
     html = response.content.decode()
     assert 'data-testid="checker-result"' in html
     assert "La Réunion (UTC+4)" in html  # 20:30 in Paris is 22:30 in Reunion
-    assert "2026-06-16 04:00" in html
+    # When it may leave, in the recipient's own time (08:00 in La Réunion), not in UTC.
+    next_line = html.split('data-testid="checker-next">')[1].split("</p>")[0]
+    assert "16 juin 2026" in next_line and "08:00" in next_line, next_line
 
 
 def test_checker_bad_number(tenant_a):
