@@ -84,8 +84,12 @@ class CampaignReportView(OrgObjectMixin, DetailView):
             report=report,
             funnel=_funnel(report),
             blocked=selectors.reasons_in_words(report["blocked_reasons"]),
-            deferred=selectors.reasons_in_words(report["deferred_reasons"]),
+            deferred=selectors.reasons_in_words(
+                report["deferred_reasons"],
+                selectors.deferred_until_by_reason(org, campaign) if report["deferred_reasons"] else None,
+            ),
             timeline=selectors.campaign_timeline(org, campaign),
+            org_zone=org.timezone or "Europe/Paris",
             filter_form=form,
             filters=filters,
             recipients=selectors.campaign_recipients(

@@ -68,3 +68,14 @@ def test_the_key_figures_fill_their_rows(tenant_a):
     kpis = html.split('data-testid="report-kpis"', 1)[1].split("</section>", 1)[0]
     assert kpis.count('class="kpi"') % 4 == 0  # four per row (two on a phone): none alone on a row
     assert 'data-cumulative="1"' in html
+
+
+@pytest.mark.parametrize(
+    ("language", "until"),
+    [("fr", "jusqu'au 4 décembre 2026 08:00 au plus tard"), ("en", "until 4 December 2026")],
+)
+def test_the_summary_of_deferrals_says_until_when(tenant_a, language, until):
+    campaign, _stopped, _other = sent_campaign(tenant_a)
+    html = tenant_a.client().get(f"/reports/campaigns/{campaign.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    summary = html.content.decode().replace("&#x27;", "'").split('data-testid="deferred-reasons">')[1]
+    assert until in summary.split("</ul>")[0], summary[:300]
