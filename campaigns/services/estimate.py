@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from django.utils import timezone
@@ -30,35 +32,53 @@ def _context(row: dict[str, Any]) -> RecipientContext:
         return RecipientContext("FR", "Europe/Paris", "FR")
 
 
-def campaign_estimate(*, org: Organisation, campaign: Campaign, at: datetime | None = None) -> dict[str, Any]:
-    """What a launch would do, without writing anything: recipients, credits, encoding, segments, and how
-    many the gate would defer (and until when at the latest) or block (and why) at ``at`` (default: the
-    scheduled time, or now). A constant number of queries whatever the audience size (plus one per 2,000
-    recipients streamed)."""
-    now = timezone.now()
-    at = at or (campaign.scheduled_at if campaign.scheduled_at and campaign.scheduled_at > now else now)
+#: Recipients estimated at a time: memory stays flat whatever the audience, as in the launch.
+ESTIMATE_CHUNK = 20_000
+
+
+@dataclass
+class _Tally:
+    """What the estimate adds up over the audience, chunk by chunk."""
+
+    recipients: int = 0
+    credits: int = 0
+    blocked_credits: int = 0
+    max_segments: int = 0
+    unicode: bool = False
+    sizes: Counter = field(default_factory=Counter)  # (segments, unicode) -> recipients
+    blocked: Counter = field(default_factory=Counter)
+    deferred: int = 0
+    deferred_until: datetime | None = None
+
+
+def _estimate_chunk(
+    org: Organisation,
+    campaign: Campaign,
+    rows: list[dict[str, Any]],
+    template: str,
+    at: datetime,
+    tally: _Tally,
+) -> None:
+    """Renders, prices and gates one chunk of recipients into ``tally`` (three queries at most)."""
     marketing = campaign.category == Category.MARKETING
-    template = prepare_body(campaign.body, marketing=marketing, stop_mention=org.stop_mention)
-    # URLs counted at the length of their tracked short link, as the launch will send them (no write).
-    template = body_for_counting(template)
-    rows = list(audience_rows(org, campaign))
     prices = prices_for_regions({r["region"] or "" for r in rows})
     suppressed = suppressed_numbers(org, [r["phone"] for r in rows])
-    counts = marketing_counts(org, [r["id"] for r in rows], at) if marketing and rows else {}
+    counts = marketing_counts(org, [r["id"] for r in rows], at) if marketing else {}
     policy = org_policy(org)
-    items, credits, max_segments, unicode, row_credits = [], 0, 0, False, []
-    plain = campaign.transliterate_merge_values
-    sizes: Counter[tuple[int, bool]] = Counter()  # (segments, unicode) -> recipients
+    items, costs = [], []
     for row in rows:
         rendered = render_for(
-            template, contact_values(row), smart=campaign.smart_encoding, transliterate_values=plain
+            template,
+            contact_values(row),
+            smart=campaign.smart_encoding,
+            transliterate_values=campaign.transliterate_merge_values,
         )
         cost = rendered.segments * prices[row["region"] or ""]
-        row_credits.append(cost)
-        credits += cost
-        max_segments = max(max_segments, rendered.segments)
-        sizes[(rendered.segments, rendered.encoding == "UCS-2")] += 1
-        unicode = unicode or rendered.encoding == "UCS-2"
+        costs.append(cost)
+        unicode = rendered.encoding == "UCS-2"
+        tally.sizes[(rendered.segments, unicode)] += 1
+        tally.max_segments = max(tally.max_segments, rendered.segments)
+        tally.unicode = tally.unicode or unicode
         d1, d7 = counts.get(row["id"], (0, 0))
         items.append(
             GateItem(
@@ -71,22 +91,48 @@ def campaign_estimate(*, org: Organisation, campaign: Campaign, at: datetime | N
                 sent_last_7d=d7,
             )
         )
-    decisions = evaluate(items, at)
-    blocked = Counter(d.reason for d in decisions if d.outcome == BLOCK)
-    deferred = [d.next_allowed_at for d in decisions if d.outcome == DEFER]
+    tally.recipients += len(rows)
+    tally.credits += sum(costs)
+    for cost, decision in zip(costs, evaluate(items, at), strict=True):
+        if decision.outcome == BLOCK:
+            tally.blocked[decision.reason] += 1
+            tally.blocked_credits += cost
+        elif decision.outcome == DEFER:
+            tally.deferred += 1
+            until = decision.next_allowed_at
+            if until and (tally.deferred_until is None or until > tally.deferred_until):
+                tally.deferred_until = until
+
+
+def campaign_estimate(*, org: Organisation, campaign: Campaign, at: datetime | None = None) -> dict[str, Any]:
+    """What a launch would do, without writing anything: recipients, credits, encoding, segments, and how
+    many the gate would defer (and until when at the latest) or block (and why) at ``at`` (default: the
+    scheduled time, or now). Streamed :data:`ESTIMATE_CHUNK` recipients at a time: a few queries per
+    chunk, and memory that does not grow with the audience."""
+    now = timezone.now()
+    at = at or (campaign.scheduled_at if campaign.scheduled_at and campaign.scheduled_at > now else now)
+    marketing = campaign.category == Category.MARKETING
+    template = prepare_body(campaign.body, marketing=marketing, stop_mention=org.stop_mention)
+    # URLs counted at the length of their tracked short link, as the launch will send them (no write).
+    template = body_for_counting(template)
+    tally = _Tally()
+    audience = iter(audience_rows(org, campaign))
+    while rows := list(islice(audience, ESTIMATE_CHUNK)):
+        _estimate_chunk(org, campaign, rows, template, at, tally)
     base = render_for(template, {}, smart=campaign.smart_encoding)
-    blocked_credits = sum(c for c, d in zip(row_credits, decisions, strict=True) if d.outcome == BLOCK)
     return {
-        "recipients": len(rows),
-        "credits": credits,
-        "credits_after_blocks": credits - blocked_credits,
-        "encoding": "UCS-2" if unicode or base.encoding == "UCS-2" else "GSM-7",
-        "segments": max_segments or base.segments,
+        "recipients": tally.recipients,
+        "credits": tally.credits,
+        "credits_after_blocks": tally.credits - tally.blocked_credits,
+        "encoding": "UCS-2" if tally.unicode or base.encoding == "UCS-2" else "GSM-7",
+        "segments": tally.max_segments or base.segments,
         # The distribution the composer showed: [{"segments": 1, "unicode": False, "recipients": 952}, ...]
-        "sizes": [{"segments": k[0], "unicode": k[1], "recipients": n} for k, n in sorted(sizes.items())],
-        "deferred": len(deferred),
-        "deferred_until": max(deferred) if deferred else None,
-        "blocked": dict(blocked),
+        "sizes": [
+            {"segments": k[0], "unicode": k[1], "recipients": n} for k, n in sorted(tally.sizes.items())
+        ],
+        "deferred": tally.deferred,
+        "deferred_until": tally.deferred_until,
+        "blocked": dict(tally.blocked),
         "at": at,
         "balance": credits_balance(org),
     }

@@ -226,3 +226,28 @@ def test_the_campaign_page_shows_the_message_as_a_real_recipient_reads_it(tenant
     )
     html = tenant_a.client().get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert 'data-testid="campaign-body-sample">Bonjour Noel, -20% !' in html
+
+
+def test_the_estimate_streams_the_audience_in_chunks_with_the_same_result(tenant_a, monkeypatch):
+    from campaigns.services import estimate as estimate_module
+    from compliance.services import suppression_add
+
+    contact_list = mixed_audience(tenant_a)
+    for i in range(50, 53):  # no consent: blocked for marketing
+        contact_create(
+            org=tenant_a.org,
+            actor=tenant_a.owner,
+            phone=phone(i),
+            first_name="Zoë",
+            list_ids=[contact_list.pk],
+        )
+    suppression_add(org=tenant_a.org, phone_e164=phone(4), source="manual")
+    campaign = campaign_create(
+        org=tenant_a.org, actor=tenant_a.owner, name="Fleurs", body=BODY, list_ids=[contact_list.pk]
+    )
+    whole = campaign_estimate(org=tenant_a.org, campaign=campaign, at=MONDAY_10H)
+    monkeypatch.setattr(estimate_module, "ESTIMATE_CHUNK", 3)
+    chunked = campaign_estimate(org=tenant_a.org, campaign=campaign, at=MONDAY_10H)
+    assert chunked == whole
+    assert whole["blocked"] == {"suppressed": 1, "no_consent": 3}
+    assert whole["credits_after_blocks"] < whole["credits"] and whole["recipients"] == 14
