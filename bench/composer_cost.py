@@ -21,8 +21,6 @@ with status 1 when they differ (a bug to report).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import resource
 import statistics
@@ -30,44 +28,11 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsplatform.settings")
+from _postgres import insert_select, use_database
 
 DB_NAME = "bench_composer"
-
-
-def _database_url() -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/"
-    parts = urlsplit(base)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("bench/composer_cost.py needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/any")
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg2
-
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{DB_NAME}"')
-    admin.close()
-
-
-URL = _database_url()
-_ensure_database(URL)
-os.environ["DATABASE_URL"] = URL
-os.environ.setdefault("SECRET_KEY", "bench-composer")
-
-import django  # noqa: E402
-
-django.setup()
+URL = use_database(DB_NAME, "bench/composer_cost.py")
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -174,31 +139,6 @@ def _accent(name: str, index: int) -> str | None:
 
 
 # --- generation ------------------------------------------------------------------------------------
-
-
-def insert_select(model, overrides: dict[str, str], source: str) -> None:
-    """``INSERT INTO <table> SELECT ... FROM <source>``: every column is either an SQL expression from
-    ``overrides`` or the field's default as a literal."""
-    columns, exprs, values = [], [], []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        column = field.column
-        columns.append(f'"{column}"')
-        if column in overrides:
-            exprs.append(overrides[column].replace("%", "%%"))  # literal modulo, not a parameter
-            continue
-        default = field.get_default()
-        if isinstance(field, models.JSONField):
-            default = json.dumps(default)
-        exprs.append("%s")
-        values.append(default)
-    sql = (
-        f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) '
-        f"SELECT {', '.join(exprs)} FROM {source.replace('%', '%%')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
 
 
 def generate(contacts: int) -> None:

@@ -13,49 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsplatform.settings")
+from _postgres import insert_select as insert_rows
+from _postgres import use_database
 
 DB_NAME = "bench_reports"
-
-
-def _database_url() -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/"
-    parts = urlsplit(base)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("bench/reports.py needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/any")
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg2
-
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{DB_NAME}"')
-    admin.close()
-
-
-URL = _database_url()
-_ensure_database(URL)
-os.environ["DATABASE_URL"] = URL
-os.environ.setdefault("SECRET_KEY", "bench-reports")
-
-import django  # noqa: E402
-
-django.setup()
+URL = use_database(DB_NAME, "bench/reports.py")
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -76,31 +42,9 @@ def say(text: str) -> None:
 # --- generation ------------------------------------------------------------------------------------
 
 
-def insert_select(
-    model, count: int, overrides: dict[str, str], params: dict | None = None, series="g"
-) -> None:
-    """``INSERT INTO <table> SELECT ... FROM generate_series(1, count) g``: every column is either an SQL
-    expression from ``overrides`` or the field's default as a literal."""
-    columns, exprs, values = [], [], []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        column = field.column
-        columns.append(f'"{column}"')
-        if column in overrides:
-            exprs.append(overrides[column].replace("%", "%%"))  # literal modulo, not a parameter
-            continue
-        default = field.get_default()
-        if isinstance(field, models.JSONField):
-            default = json.dumps(default)
-        exprs.append("%s")
-        values.append(default)
-    sql = (
-        f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) '
-        f"SELECT {', '.join(exprs)} FROM generate_series(1, {int(count)}) AS {series}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+def insert_select(model, count: int, overrides: dict[str, str], series="g") -> None:
+    """``INSERT INTO <table> SELECT ... FROM generate_series(1, count) g`` (see _postgres.insert_select)."""
+    insert_rows(model, overrides, f"generate_series(1, {int(count)}) AS {series}")
 
 
 def generate(rows: int, orgs: int, big: int) -> None:
