@@ -59,7 +59,8 @@ def test_owner_narrows_hours_and_closes_mondays_checker_defers_to_tuesday(tenant
     page = client.get(URL, {"phone": PHONE, "date": "2026-06-15", "time": "10:00", "category": "marketing"})
     page_html = page.content.decode()
     assert 'data-testid="checker-result"' in page_html
-    assert "2026-06-16 07:00" in page_html  # next allowed instant, UTC
+    next_line = page_html.split('data-testid="checker-next">')[1].split("</p>")[0]
+    assert "16 juin 2026 09:00" in next_line  # the next allowed time, in the recipient's own time
 
 
 def test_looser_window_is_refused_with_a_clear_message_in_french(tenant_a):
