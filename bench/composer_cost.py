@@ -29,7 +29,7 @@ import time
 import tracemalloc
 from collections import Counter
 
-from _postgres import insert_select, use_database
+from _postgres import insert_select, use_database, vacuum_analyze
 
 DB_NAME = "bench_composer"
 URL = use_database(DB_NAME, "bench/composer_cost.py")
@@ -167,13 +167,7 @@ def generate(contacts: int) -> None:
             [contact_list.pk, org.pk],
         )
     say(f"  {contacts + BE_CONTACTS:,} contacts and memberships: {time.perf_counter() - t:.1f} s")
-    t = time.perf_counter()
-    old_autocommit = connection.get_autocommit()
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    connection.set_autocommit(old_autocommit)
-    say(f"  VACUUM ANALYZE: {time.perf_counter() - t:.1f} s")
+    say(f"  VACUUM ANALYZE: {vacuum_analyze():.1f} s")
     outside = sum(1 for name in names if not is_gsm7(name))
     say(
         f"  {len(names):,} distinct first names, {outside} ({outside / len(names):.0%}) with a letter outside "

@@ -18,7 +18,7 @@ import time
 from datetime import timedelta
 
 from _postgres import insert_select as insert_rows
-from _postgres import use_database
+from _postgres import use_database, vacuum_analyze
 
 DB_NAME = "bench_reports"
 URL = use_database(DB_NAME, "bench/reports.py")
@@ -56,13 +56,7 @@ def generate(rows: int, orgs: int, big: int) -> None:
     _contacts(org_ids, plan)
     big_campaign_id = _campaigns(plan, rows)
     _squash_counters()
-    t = time.perf_counter()
-    old_autocommit = connection.get_autocommit()
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    connection.set_autocommit(old_autocommit)
-    say(f"  VACUUM ANALYZE: {time.perf_counter() - t:.1f} s")
+    say(f"  VACUUM ANALYZE: {vacuum_analyze():.1f} s")
     say(f"  generation total: {time.perf_counter() - started:.1f} s")
     _summary(big_campaign_id)
 

@@ -57,6 +57,7 @@ def _estimate_chunk(
     rows: list[dict[str, Any]],
     template: str,
     at: datetime,
+    policy: Any,
     tally: _Tally,
 ) -> None:
     """Renders, prices and gates one chunk of recipients into ``tally`` (three queries at most)."""
@@ -64,7 +65,6 @@ def _estimate_chunk(
     prices = prices_for_regions({r["region"] or "" for r in rows})
     suppressed = suppressed_numbers(org, [r["phone"] for r in rows])
     counts = marketing_counts(org, [r["id"] for r in rows], at) if marketing else {}
-    policy = org_policy(org)
     items, costs = [], []
     for row in rows:
         rendered = render_for(
@@ -115,10 +115,10 @@ def campaign_estimate(*, org: Organisation, campaign: Campaign, at: datetime | N
     template = prepare_body(campaign.body, marketing=marketing, stop_mention=org.stop_mention)
     # URLs counted at the length of their tracked short link, as the launch will send them (no write).
     template = body_for_counting(template)
-    tally = _Tally()
+    tally, policy = _Tally(), org_policy(org)  # the policy once, not per chunk
     audience = iter(audience_rows(org, campaign))
     while rows := list(islice(audience, ESTIMATE_CHUNK)):
-        _estimate_chunk(org, campaign, rows, template, at, tally)
+        _estimate_chunk(org, campaign, rows, template, at, policy, tally)
     base = render_for(template, {}, smart=campaign.smart_encoding)
     return {
         "recipients": tally.recipients,
