@@ -1,55 +1,12 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
-from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from compliance.packs import pack_choices
 
 from .countries import COUNTRY_CHOICES
-from .models import Organisation, Role, User
+from .models import Organisation, Role
 from .services import ORGANISATION_SETTINGS_FIELDS, assignable_roles
 from .timezones import timezone_choices
-
-
-class SignupForm(forms.Form):
-    org_name = forms.CharField(label=_("Shop or company name"), max_length=200)
-    email = forms.EmailField(label=_("Email address"))
-    # The typed password comes back after an error elsewhere in the form: retyping it is where people
-    # give up signing up (the page is served over HTTPS and never cached).
-    password = forms.CharField(
-        label=_("Password"),
-        widget=forms.PasswordInput(render_value=True),
-        strip=False,
-        help_text=_("At least 10 characters, not only digits, not a common password."),
-    )
-    country = forms.ChoiceField(label=_("Country"), choices=COUNTRY_CHOICES, initial="FR")
-    accept_terms = forms.BooleanField(label=_("I accept the terms of service"), required=True)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The terms are a link (opened beside the form, so that nothing typed is lost).
-        self.fields["accept_terms"].label = format_html(
-            gettext('I accept the <a href="{url}" target="_blank" rel="noopener">terms of service</a>'),
-            url=reverse("terms"),
-        )
-
-    def clean_password(self) -> str:
-        """The strength rules checked with the other fields, so that every error shows at once (the
-        sign-up service checks them again before hashing)."""
-        password = self.cleaned_data["password"]
-        try:
-            validate_password(password, user=User(email=self.cleaned_data.get("email", "")))
-        except ValidationError as exc:
-            raise ValidationError(exc.messages) from exc
-        return password
-
-
-class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(label=_("Email address"), widget=forms.EmailInput(attrs={"autofocus": True}))
 
 
 class OrganisationSettingsForm(forms.ModelForm):
@@ -110,7 +67,3 @@ class ApiKeyForm(forms.Form):
         ],
         initial=Role.ADMIN,
     )
-
-
-class InvitationSignupForm(forms.Form):
-    password = forms.CharField(label=_("Choose a password"), widget=forms.PasswordInput, strip=False)

@@ -102,6 +102,15 @@ class Organisation(models.Model):
             "gateway once the organisation's operator contract allows it."
         ),
     )
+    # Set by an owner: every member must use two-factor authentication before working in the organisation.
+    require_mfa = models.BooleanField(
+        _("two-factor authentication required for every member"),
+        default=False,
+        help_text=_(
+            "Members without an authenticator app are asked to set one up before they can go on. "
+            "API keys are not affected."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

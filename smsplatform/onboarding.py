@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -28,7 +28,7 @@ from contacts.models import Contact
 from .audit import audit_record
 from .countries import default_rule_pack_for_country, default_timezone_for_country
 from .models import Membership, Organisation, Role, User
-from .services import organisation_update, signup_claim, user_create
+from .services import organisation_update, user_create
 
 
 def _unique_slug(name: str) -> str:
@@ -78,31 +78,20 @@ def organisation_create(
 
 
 def signup(
-    *, email: str, password: str, org_name: str, country: str = "FR", full_name: str = ""
+    *,
+    email: str,
+    password: str,
+    org_name: str,
+    country: str = "FR",
+    full_name: str = "",
+    email_verified: bool = True,
 ) -> tuple[User, Organisation]:
-    """Sign-up: the user, their organisation, the owner membership and 100 free credits, or nothing."""
+    """An account with its organisation, the owner membership and the sign-up credits, or nothing: for
+    the operator's commands, the benchmarks and the tests. People sign up through allauth
+    (``smsplatform.accounts``), which creates the organisation with the same ``organisation_create``."""
     with transaction.atomic():
-        user = user_create(email=email, password=password, full_name=full_name)
+        user = user_create(email=email, password=password, full_name=full_name, email_verified=email_verified)
         org = organisation_create(name=org_name, owner=user, country=country)
-    return user, org
-
-
-def signup_confirm(token: str) -> tuple[User, Organisation]:
-    """Second step of a sign-up, from the emailed link: the account, its organisation and the free credits.
-    The link works once."""
-    pending = signup_claim(token)
-    email = pending["email"]
-    try:
-        with transaction.atomic():
-            if User.objects.filter(email__iexact=email).exists():
-                raise IntegrityError
-            user = User.objects.create_user(email=email, password=None)
-            user.password = pending["password_hash"]
-            user.save(update_fields=["password"])
-            org = organisation_create(name=pending["org_name"], owner=user, country=pending["country"])
-    except IntegrityError:
-        # Confirmed twice, or an invitation created the account meanwhile.
-        raise ValidationError(_("This address already has an account: log in.")) from None
     return user, org
 
 

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.db.models import QuerySet
 
-from .models import ApiKey, AuditEntry, Invitation, Membership, Organisation, User
+from .models import ApiKey, AuditEntry, Invitation, Membership, Organisation, Role, User
 
 
 def membership_for_session(user: User, org_id) -> Membership | None:
@@ -37,3 +40,34 @@ def org_api_keys(org: Organisation) -> QuerySet[ApiKey]:
 
 def org_audit_entries(org: Organisation) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(org=org).select_related("actor").order_by("-created_at", "-id")
+
+
+def user_email_verified(user: User) -> bool:
+    """Whether the user proved their address (allauth's emailed link, or an invitation's)."""
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+def org_owner_email_verified(org: Organisation) -> bool:
+    """Whether an owner of the organisation proved their address: what a real send or a purchase waits
+    for (a fresh sign-up works in the sandbox meanwhile)."""
+    return EmailAddress.objects.filter(
+        verified=True, user__memberships__org=org, user__memberships__role=Role.OWNER
+    ).exists()
+
+
+def user_has_mfa(user: User) -> bool:
+    """Whether the user logs in with a second factor (an authenticator app)."""
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def mfa_required(membership: Membership) -> bool:
+    """Whether this member must use two-factor in this organisation: the owners' setting for every member,
+    or the operator's rule for the owners of organisations that reach real handsets."""
+    org = membership.org
+    if org.require_mfa:
+        return True
+    return bool(
+        settings.MFA_REQUIRED_FOR_OWNERS_ON_REAL_GATEWAY
+        and membership.role == Role.OWNER
+        and not org.on_sandbox
+    )

@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .api.authentication import KEY_PREFIX, hash_api_key
@@ -26,108 +25,21 @@ from .models import ApiKey, Invitation, Membership, Organisation, Role, User, ro
 INVITATION_LIFETIME = timedelta(days=7)
 
 
-def user_create(*, email: str, password: str, full_name: str = "") -> User:
-    """A person's account; the password is checked against the project's validators first."""
+def user_create(*, email: str, password: str, full_name: str = "", email_verified: bool = True) -> User:
+    """An account created by the operator's commands (``createorg``, ``seed_demo``) and by tests: people
+    sign up through allauth. The address is recorded as allauth's primary one, verified unless told
+    otherwise (the operator vouches for it); the password is checked against the project's validators."""
     email = User.objects.normalize_email(email.strip()).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": [_("An account already exists with this email address.")]})
-    candidate = User(email=email, full_name=full_name)
-    validate_password(password, user=candidate)
+    validate_password(password, user=User(email=email, full_name=full_name))
     try:
-        return User.objects.create_user(email=email, password=password, full_name=full_name)
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, full_name=full_name)
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=email_verified)
     except IntegrityError:
         raise ValidationError({"email": [_("An account already exists with this email address.")]})
-
-
-SIGNUP_CONFIRMATION_LIFETIME = timedelta(days=1)
-# Sign-up emails one address may receive a day: the form must not become a way to flood someone's inbox.
-SIGNUP_EMAILS_PER_ADDRESS_PER_DAY = 3
-
-
-def _signup_key(token: str) -> str:
-    return f"signup:pending:{_token_hash(token)}"
-
-
-def _signup_email_allowed(email: str) -> bool:
-    key = f"signup:emails:{_token_hash(email)}"
-    cache.add(key, 0, timeout=int(timedelta(days=1).total_seconds()))
-    try:
-        return cache.incr(key) <= SIGNUP_EMAILS_PER_ADDRESS_PER_DAY
-    except ValueError:  # expired between add and incr: a new day has begun
-        cache.set(key, 1, timeout=int(timedelta(days=1).total_seconds()))
-        return True
-
-
-def signup_request(
-    *, email: str, password: str, org_name: str, country: str = "FR", base_url: str | None = None
-) -> None:
-    """First step of a sign-up: emails a link that creates the account, or, when the address already has an
-    account, tells its holder that someone tried to sign up with it.
-
-    The visitor gets the same answer either way, so the form cannot tell who has an account here. The
-    password is checked (and hashed) in both cases before anything else: the work, and so the time taken,
-    do not depend on the address either. Nothing is created until the link is opened."""
-    email = User.objects.normalize_email(email.strip()).lower()
-    try:
-        validate_password(password, user=User(email=email))
-    except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
-    password_hash = make_password(password)
-    holder = User.objects.filter(email__iexact=email).first()
-    if not _signup_email_allowed(email):
-        return
-    base = (base_url or settings.SITE_URL).rstrip("/")
-    if holder is not None:
-        with translation.override(holder.language or settings.LANGUAGE_CODE):
-            subject, message = _signup_notice_to_holder(base + reverse("login"))
-    else:
-        token = secrets.token_urlsafe(32)
-        cache.set(
-            _signup_key(token),
-            {"email": email, "password_hash": password_hash, "org_name": org_name, "country": country},
-            timeout=int(SIGNUP_CONFIRMATION_LIFETIME.total_seconds()),
-        )
-        subject, message = _signup_confirmation(base + reverse("signup_confirm", args=[token]))
-    transaction.on_commit(
-        lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[email])
-    )
-
-
-def _signup_notice_to_holder(login_url: str) -> tuple[str, str]:
-    subject = _("Someone tried to create an account with your address")
-    message = _(
-        "Someone, maybe you, tried to create a new smsplatform account with this email address, which "
-        "already has an account.\n\nIf it was you, simply log in: %(url)s\n\nIf it was not you, you "
-        "can ignore this message: nothing was changed and nobody can use your account without your "
-        "password.\n"
-    ) % {"url": login_url}
-    return subject, message
-
-
-def _signup_confirmation(url: str) -> tuple[str, str]:
-    # The shop's name is not repeated in the email: it is text chosen by whoever filled in the form.
-    subject = _("Confirm your email address to create your smsplatform account")
-    message = _(
-        "Welcome! To create your account and get your free credits, confirm this address by opening "
-        "the link below within 24 hours:\n\n%(url)s\n\nIf you did not sign up, ignore this message: "
-        "no account will be created.\n"
-    ) % {"url": url}
-    return subject, message
-
-
-def signup_pending(token: str) -> dict | None:
-    """The sign-up waiting behind a confirmation link, or None (expired, used, or never existed)."""
-    return cache.get(_signup_key(token))
-
-
-def signup_claim(token: str) -> dict:
-    """The sign-up waiting behind a confirmation link, taken so that the link works once; ValidationError
-    when it expired, was used, or never existed."""
-    pending = cache.get(_signup_key(token))
-    if pending is None:
-        raise ValidationError(_("This link has expired or was already used. Sign up again, or log in."))
-    cache.delete(_signup_key(token))
-    return pending
+    return user
 
 
 # The settings of an organisation its owners edit (the settings page's form shows the same list).

@@ -58,7 +58,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "import_export",
     "smsplatform",
     "billing",
@@ -81,9 +84,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "smsplatform.middleware.CurrentOrganisationMiddleware",
-    # Axes last: it reads the outcome of authentication.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "smsplatform.urls"
@@ -168,8 +171,8 @@ CELERY_TIMEZONE = "UTC"
 # --- Auth -------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "smsplatform.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -177,31 +180,59 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
-LOGOUT_REDIRECT_URL = "login"
+# The password-reset link works for this long, and once (the token is bound to the password hash).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=2 * 60 * 60)
 
-# Log-in throttling per account and per client address, with a growing cool-off: the rules are in
-# smsplatform/login_throttle.py, which decides for Axes what "locked" means.
-AXES_HANDLER = "smsplatform.login_throttle.LoginThrottleHandler"
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)  # failures on one account
-LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)  # failures from one address
-LOGIN_COOLOFF_BASE_MINUTES = env.int("LOGIN_COOLOFF_BASE_MINUTES", default=15)  # doubles per further failure
-LOGIN_COOLOFF_MAX_HOURS = env.int("LOGIN_COOLOFF_MAX_HOURS", default=4)
-LOGIN_THROTTLE_WINDOW_HOURS = 24  # failures older than this are forgotten
-LOGIN_FAMILIAR_IP_DAYS = 30  # an address the account logged in from is not locked by failures elsewhere
-AXES_COOLOFF_TIME = "smsplatform.login_throttle.cool_off"
-AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "smsplatform.login_throttle.throttle_ip"
-AXES_USERNAME_CALLABLE = "smsplatform.login_throttle.throttle_username"
-AXES_USERNAME_FORM_FIELD = "username"
-# Failures are recorded by the handler itself (before Axes decides), attempts refused during a lock are
-# not (they do not prolong it), and a success resets the account's failures only, not the address's.
-AXES_ENABLE_ACCESS_FAILURE_LOG = False
-AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_RESET_ON_SUCCESS = False
-AXES_LOCKOUT_CALLABLE = "smsplatform.views.login_locked_out"
-AXES_VERBOSE = False
+# Accounts on django-allauth (docs/accounts.md): log-in by email, sign-up with the shop's details,
+# email verification, password reset, two-factor and the list of one's sessions.
+ACCOUNT_ADAPTER = "smsplatform.accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "smsplatform.accounts.forms.SignupForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+# "optional": the sandbox loop (import, compose, virtual phone) works at once, so that the first campaign
+# takes five minutes; what costs real money (a real send, a purchase) waits for the verified address
+# (smsplatform.accounts.verification).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+# Opening the link only shows a button: mail scanners that fetch links must not confirm in our place.
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+# Password reset and log-in answer the same for a known and an unknown address.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_SIGNUP_REDIRECT_URL = "dashboard"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "smsplatform · "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# Rate limits (allauth counts in the cache, Redis in every deployment but `make run`). Log-in failures
+# are limited per account (the email: 5 in 15 minutes) and per client address (20 an hour; an IPv6 /64
+# counts as one); the address is smsplatform.client_ip's, believed behind TRUSTED_PROXIES only.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="20/h/ip,5/15m/key"),
+    "login": "30/m/ip",
+    "signup": env.str("SIGNUP_RATE_LIMIT", default="10/h/ip"),
+    "reset_password": "20/h/ip,3/h/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "smsplatform"
+MFA_RECOVERY_CODE_COUNT = 10
+MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
+USERSESSIONS_TRACK_ACTIVITY = True
+# The platform operator's rule (docs/accounts.md): the owners of organisations that reach real handsets
+# (a gateway outside SANDBOX_GATEWAYS) must use two-factor before they work in them.
+MFA_REQUIRED_FOR_OWNERS_ON_REAL_GATEWAY = env.bool("MFA_REQUIRED_FOR_OWNERS_ON_REAL_GATEWAY", default=False)
 
 # --- Email ------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -437,5 +468,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from rest_framework import generics, mixins, viewsets
 
 from .models import Membership, Organisation, role_can
+from .selectors import mfa_required, user_has_mfa
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -148,6 +151,13 @@ class OrgPageMixin(LoginRequiredMixin):
         capability = self.required_capability or ("read" if request.method in SAFE_METHODS else "write")
         if not role_can(membership.role, capability):
             raise PermissionDenied
+        if mfa_required(membership) and not user_has_mfa(request.user):
+            messages.warning(
+                request,
+                _("%(org)s requires two-factor authentication: set up an authenticator app to go on.")
+                % {"org": membership.org.name},
+            )
+            return redirect("mfa_activate_totp")
         return super().dispatch(request, *args, **kwargs)
 
 

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from contacts import urls as contacts_urls
 from smsplatform import views
+from smsplatform.accounts import views as account_views
 from smsplatform.api import views as api_views
 
 api_v1 = [
@@ -18,12 +19,18 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
-    path("signup/", views.SignupView.as_view(), name="signup"),
-    path("signup/sent/", views.SignupSentView.as_view(), name="signup_sent"),
-    path("signup/confirm/<str:token>/", views.SignupConfirmView.as_view(), name="signup_confirm"),
+    # Accounts are allauth's (docs/accounts.md); its sign-up view is ours, to create the organisation too.
+    path("accounts/signup/", account_views.SignupView.as_view(), name="account_signup"),
+    path(
+        "accounts/email/resend/",
+        account_views.ResendVerificationView.as_view(),
+        name="account_verification_resend",
+    ),
+    path("accounts/", include("allauth.urls")),
+    # The short addresses printed on flyers and in earlier emails.
+    path("signup/", RedirectView.as_view(pattern_name="account_signup", query_string=True)),
+    path("login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("terms/", TemplateView.as_view(template_name="registration/terms.html"), name="terms"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("org/none/", views.NoOrganisationView.as_view(), name="org_required"),
     path("org/switch/", views.SwitchOrganisationView.as_view(), name="org_switch"),
     path("settings/", views.OrganisationSettingsView.as_view(), name="org_settings"),
@@ -35,7 +42,7 @@ urlpatterns = [
         views.InvitationRevokeView.as_view(),
         name="invitation_revoke",
     ),
-    path("invitations/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
+    path("invitations/<str:token>/", account_views.InvitationAcceptView.as_view(), name="invitation_accept"),
     path("settings/api-keys/", views.ApiKeysView.as_view(), name="api_keys"),
     path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),
     path("settings/audit/", views.AuditLogView.as_view(), name="audit_log"),

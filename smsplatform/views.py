@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
@@ -16,9 +14,8 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from . import forms, onboarding, services
-from .login_throttle import cool_off_for, current_lockout
 from .middleware import SESSION_ORG_KEY
-from .models import ApiKey, Invitation, Membership, Role, User
+from .models import ApiKey, Invitation, Membership, Role
 from .selectors import (
     org_api_keys,
     org_audit_entries,
@@ -26,8 +23,6 @@ from .selectors import (
     org_open_invitations,
 )
 from .tenancy import OrgPageMixin, get_org_object_or_404
-
-SIGNUP_EMAIL_KEY = "signup_email"
 
 
 def apply_validation_error(form, exc: ValidationError) -> None:
@@ -65,86 +60,6 @@ class DashboardView(OrgPageMixin, TemplateView):
         return ctx
 
 
-class SignupView(FormView):
-    template_name = "registration/signup.html"
-    form_class = forms.SignupForm
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and getattr(request, "membership", None) is not None:
-            return redirect("dashboard")
-        return super().dispatch(request, *args, **kwargs)
-
-    def form_valid(self, form):
-        data = form.cleaned_data
-        try:
-            services.signup_request(
-                email=data["email"],
-                password=data["password"],
-                org_name=data["org_name"],
-                country=data["country"],
-                base_url=self.request.build_absolute_uri("/"),
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-            return self.form_invalid(form)
-        # The same next page whether or not the address already has an account (see signup_request).
-        self.request.session[SIGNUP_EMAIL_KEY] = data["email"]
-        return redirect("signup_sent")
-
-
-class SignupSentView(TemplateView):
-    template_name = "registration/signup_sent.html"
-
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        ctx["email"] = self.request.session.get(SIGNUP_EMAIL_KEY, "")
-        return ctx
-
-
-class SignupConfirmView(View):
-    """The link of the sign-up email. Opening it only shows a button: mail scanners that fetch links
-    must not use up the link (or be logged in in the new owner's place)."""
-
-    template_name = "registration/signup_confirm.html"
-
-    def get(self, request, token):
-        valid = services.signup_pending(token) is not None
-        return render(request, self.template_name, {"valid": valid}, status=200 if valid else 404)
-
-    def post(self, request, token):
-        try:
-            user, org = onboarding.signup_confirm(token)
-        except ValidationError as exc:
-            return render(
-                request, self.template_name, {"valid": False, "error": " ".join(exc.messages)}, status=400
-            )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        request.session[SESSION_ORG_KEY] = org.pk
-        request.session.pop(SIGNUP_EMAIL_KEY, None)
-        messages.success(
-            request, _("Welcome! Your organisation is ready and 100 free credits are waiting for you.")
-        )
-        return redirect("dashboard")
-
-
-class LoginView(auth_views.LoginView):
-    form_class = forms.EmailAuthenticationForm
-    redirect_authenticated_user = True
-
-
-def login_locked_out(request, original_response=None, credentials=None):
-    """Axes' answer to a locked log-in (``AXES_LOCKOUT_CALLABLE``): 429, and when to try again."""
-    from django.utils import timezone
-
-    lock = current_lockout(request, credentials)
-    retry_at = lock.until if lock else timezone.now() + cool_off_for(0)
-    return render(request, "registration/locked_out.html", {"retry_at": retry_at}, status=429)
-
-
-class LogoutView(auth_views.LogoutView):
-    pass
-
-
 class NoOrganisationView(TemplateView):
     """A logged-in user who belongs to no organisation (removed from their last one)."""
 
@@ -154,7 +69,7 @@ class NoOrganisationView(TemplateView):
 class SwitchOrganisationView(View):
     def post(self, request):
         if not request.user.is_authenticated:
-            return redirect("login")
+            return redirect("account_login")
         org_id = request.POST.get("org")
         if Membership.objects.filter(
             user=request.user, org_id=org_id if str(org_id).isdigit() else None
@@ -290,51 +205,6 @@ class InvitationRevokeView(OrgPageMixin, View):
         services.invitation_revoke(org=self.org, actor=request.user, invitation=invitation)
         messages.success(request, _("Invitation withdrawn."))
         return redirect("members")
-
-
-class InvitationAcceptView(View):
-    """The link of an invitation email: logs in or creates the account, then joins the organisation."""
-
-    template_name = "registration/invitation.html"
-
-    def _render(self, request, invitation, form=None, status=200):
-        return render(request, self.template_name, {"invitation": invitation, "form": form}, status=status)
-
-    def get(self, request, token):
-        invitation = services.invitation_find(token)
-        if invitation is None:
-            return self._render(request, None, status=404)
-        return self._render(request, invitation, forms.InvitationSignupForm())
-
-    def post(self, request, token):
-        invitation = services.invitation_find(token)
-        if invitation is None:
-            return self._render(request, None, status=404)
-        if request.user.is_authenticated:
-            user = request.user
-        else:
-            form = forms.InvitationSignupForm(request.POST)
-            if not form.is_valid():
-                return self._render(request, invitation, form, status=400)
-
-            existing = User.objects.filter(email__iexact=invitation.email).first()
-            if existing is not None:
-                messages.info(request, _("You already have an account: log in, then open the link again."))
-                return redirect(f"{reverse('login')}?next={request.path}")
-            try:
-                user = services.user_create(email=invitation.email, password=form.cleaned_data["password"])
-            except ValidationError as exc:
-                form.add_error("password", exc.messages)
-                return self._render(request, invitation, form, status=400)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        try:
-            membership = services.invitation_accept(invitation=invitation, user=user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("dashboard")
-        request.session[SESSION_ORG_KEY] = membership.org_id
-        messages.success(request, _("You joined %(org)s.") % {"org": membership.org.name})
-        return redirect("dashboard")
 
 
 class ApiKeysView(OrgPageMixin, TemplateView):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from smsplatform.audit import audit_record
 from smsplatform.models import Organisation
+from smsplatform.selectors import org_owner_email_verified
 
 from ..errors import EventNotReady, InsufficientCredits, PaymentError, PurchaseError
 from ..models import (
@@ -42,6 +43,14 @@ def purchase_start(
     """
     if not pack.active:
         raise ValidationError(_("This pack is no longer on sale."))
+    if not org_owner_email_verified(org):
+        raise ValidationError(
+            _(
+                "Confirm your email address before buying credits: open the link we emailed you (the "
+                "dashboard can send it again)."
+            ),
+            code="email_not_verified",
+        )
     adapter = get_payment_adapter()
     rate = vat_rate()
     vat = vat_of(pack.price_ht_cents, rate)

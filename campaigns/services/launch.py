@@ -22,6 +22,7 @@ from compliance.senders import check_sender
 from smsplatform.audit import audit_record
 from smsplatform.bulk import analyze_if_grown, copy_rows
 from smsplatform.models import Organisation
+from smsplatform.selectors import org_owner_email_verified
 
 from .. import enqueue
 from ..errors import EmptyAudience
@@ -63,6 +64,19 @@ def _transactional_check(campaign: Campaign) -> None:
                 "it as marketing."
             ),
             code="transactional_needs_approval",
+        )
+
+
+def _verified_owner_check(org: Organisation) -> None:
+    """Real handsets only once an owner proved their email address: a fresh sign-up works in the sandbox
+    meanwhile (docs/accounts.md)."""
+    if not org.on_sandbox and not org_owner_email_verified(org):
+        raise ValidationError(
+            _(
+                "Confirm your email address before sending to real phones: open the link we emailed you "
+                "(the dashboard can send it again)."
+            ),
+            code="email_not_verified",
         )
 
 
@@ -211,6 +225,7 @@ def _start(*, org: Organisation, actor: Any, campaign: Campaign, now: datetime) 
     """Launch proper, inside the caller's transaction with the campaign row locked."""
     gateway = org.gateway_name
     _transactional_check(campaign)
+    _verified_owner_check(org)
     sender = _sender_for(org, campaign, actor)
     marketing = campaign.category == Category.MARKETING
     template = prepare_body(campaign.body, marketing=marketing, stop_mention=org.stop_mention)
@@ -274,6 +289,7 @@ def campaign_launch(
         locked = _locked(org, campaign)
         _check(locked, "launched")
         _transactional_check(locked)
+        _verified_owner_check(org)
         if locked.scheduled_at and locked.scheduled_at > now:
             if locked.status != S.SCHEDULED:
                 _sender_for(org, locked, actor)  # refuse now what would fail at the scheduled time

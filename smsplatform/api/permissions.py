@@ -1,6 +1,7 @@
 from rest_framework import permissions
 
 from smsplatform.models import role_can
+from smsplatform.selectors import mfa_required, user_has_mfa
 
 
 def request_role(request) -> str | None:
@@ -26,4 +27,12 @@ class HasOrganisationRole(permissions.BasePermission):
         capability = getattr(view, "required_capability", None) or (
             "read" if request.method in permissions.SAFE_METHODS else "write"
         )
-        return role_can(role, capability)
+        if not role_can(role, capability):
+            return False
+        # A browser session of a member who must enrol in two-factor first (API keys are not affected).
+        membership = getattr(request, "membership", None)
+        if getattr(request, "api_role", None) is None and membership is not None:
+            if mfa_required(membership) and not user_has_mfa(request.user):
+                self.message = "Two-factor authentication is required in this organisation: set it up first."
+                return False
+        return True
