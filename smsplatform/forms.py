@@ -25,10 +25,14 @@ class OrganisationSettingsForm(forms.ModelForm):
         model = Organisation
         fields = list(ORGANISATION_SETTINGS_FIELDS)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actor_role: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = timezone_choices(current=self.instance.timezone)
         self.fields["rule_pack"].choices = pack_choices()
+        if actor_role != Role.OWNER:
+            # Shown, but an admin's form keeps the stored value whatever is posted.
+            self.fields["require_mfa"].disabled = True
+            self.fields["require_mfa"].help_text = _("Only an owner can change this.")
 
 
 def _offer_roles(field: forms.ChoiceField, actor_role: str | None) -> None:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from .api.authentication import KEY_PREFIX, hash_api_key
 from .audit import audit_record
 from .models import ApiKey, Invitation, Membership, Organisation, Role, User, role_can
+from .selectors import user_has_mfa
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -52,7 +53,23 @@ ORGANISATION_SETTINGS_FIELDS = (
     "default_sender_id",
     "stop_mention",
     "rule_pack",
+    "require_mfa",
 )
+
+
+def _require_mfa_check(org: Organisation, actor: User, required: bool) -> None:
+    """Only an owner decides that every member needs two-factor, and only once they use it themselves:
+    turning it on would otherwise send the owner to the enrolment page first thing."""
+    if _actor_role(org, actor) != Role.OWNER:
+        raise PermissionDenied(_("Only an owner can change the two-factor requirement."))
+    if required and not user_has_mfa(actor):
+        raise ValidationError(
+            {
+                "require_mfa": [
+                    _("Set up two-factor authentication for yourself first (My account and security).")
+                ]
+            }
+        )
 
 
 def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Organisation:
@@ -61,6 +78,8 @@ def organisation_update(*, org: Organisation, actor: User, **fields: Any) -> Org
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
     changed = {k: v for k, v in fields.items() if getattr(org, k) != v}
+    if "require_mfa" in changed:
+        _require_mfa_check(org, actor, changed["require_mfa"])
     for key, value in changed.items():
         setattr(org, key, value)
     org.full_clean()

@@ -228,8 +228,9 @@ ACCOUNT_RATE_LIMITS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "smsplatform"
 MFA_RECOVERY_CODE_COUNT = 10
-MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
-USERSESSIONS_TRACK_ACTIVITY = True
+MFA_ADAPTER = "smsplatform.accounts.mfa_adapter.MFAAdapter"
+# Sessions are recorded at log-in; tracking "last seen" would write on every request of every page.
+USERSESSIONS_TRACK_ACTIVITY = False
 # The platform operator's rule (docs/accounts.md): the owners of organisations that reach real handsets
 # (a gateway outside SANDBOX_GATEWAYS) must use two-factor before they work in them.
 MFA_REQUIRED_FOR_OWNERS_ON_REAL_GATEWAY = env.bool("MFA_REQUIRED_FOR_OWNERS_ON_REAL_GATEWAY", default=False)
@@ -242,6 +243,14 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="smsplatform <no-reply@localhost>")
+# The SMTP server of the SMTP backend (verification, password reset, invitations, alerts).
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587 if PRODUCTION else 25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=PRODUCTION)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- I18n -------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "fr"

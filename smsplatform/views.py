@@ -21,6 +21,7 @@ from .selectors import (
     org_audit_entries,
     org_members,
     org_open_invitations,
+    user_email_verified,
 )
 from .tenancy import OrgPageMixin, get_org_object_or_404
 
@@ -57,6 +58,7 @@ class DashboardView(OrgPageMixin, TemplateView):
         ctx["widgets"] = dashboard_widgets(self.request)
         ctx["checklist"] = onboarding.onboarding_checklist(self.org)
         ctx["checklist_done"] = all(step["done"] for step in ctx["checklist"])
+        ctx["email_unverified"] = not user_email_verified(self.request.user)
         return ctx
 
 
@@ -91,6 +93,7 @@ class OrganisationSettingsView(OrgPageMixin, FormView):
         kwargs = super().get_form_kwargs()
         # An unsaved copy: the form must not mutate the organisation the request works with.
         kwargs["instance"] = type(self.org).objects.get(pk=self.org.pk)
+        kwargs["actor_role"] = self.membership.role
         return kwargs
 
     def dispatch(self, request, *args, **kwargs):
@@ -105,6 +108,9 @@ class OrganisationSettingsView(OrgPageMixin, FormView):
             )
         except ValidationError as exc:
             apply_validation_error(form, exc)
+            return self.form_invalid(form)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
             return self.form_invalid(form)
         messages.success(self.request, _("Settings saved."))
         return redirect("org_settings")
