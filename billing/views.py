@@ -20,6 +20,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import DetailView, TemplateView
 
+from smsplatform.selectors import org_owner_email_verified
 from smsplatform.tenancy import OrgObjectMixin, OrgPageMixin, get_org_object_or_404
 
 from . import selectors, services
@@ -75,6 +76,7 @@ class BillingView(OrgPageMixin, TemplateView):
         prefs = services.billing_settings_get(org=self.org)
         ctx.setdefault("settings_form", BillingSettingsForm(instance=prefs))
         ctx["balance"] = selectors.credits_balance(self.org)
+        ctx["email_unverified"] = not org_owner_email_verified(self.org)
         ctx["reserved"] = selectors.credits_reserved(self.org)
         ctx["packs"] = selectors.packs_on_sale()
         ctx["vat_rate"] = vat_rate()
@@ -126,7 +128,10 @@ class BuyView(OrgPageMixin, View):
                 success_url=back + "&session_id={CHECKOUT_SESSION_ID}",
                 cancel_url=back + "&cancelled=1",
             )
-        except (PaymentError, ValidationError) as exc:
+        except ValidationError as exc:  # a rule of ours (pack withdrawn, address not verified): say which
+            messages.error(request, " ".join(exc.messages))
+            return redirect("billing:index")
+        except PaymentError as exc:
             logger.warning("Checkout could not start for organisation %s: %s", self.org.pk, exc)
             messages.error(request, _("The payment could not be started. Please try again in a few minutes."))
             return redirect("billing:index")
