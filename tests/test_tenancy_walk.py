@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 # URLs whose parameter does not name a tenant object (public tokens, slugs, provider names).
 NOT_TENANT_IDS = {
     "invitation_accept",  # a secret token, valid for anyone who has it
-    "signup_confirm",  # the secret token of a sign-up's confirmation email
+    "account_confirm_email",  # allauth: the secret key of a verification email
+    "account_reset_password_from_key",  # allauth: the secret key of a password-reset email
     "set_language",
     "sms_webhook_status",  # a gateway name; authenticated by the gateway's signature
     "sms_webhook_inbound",

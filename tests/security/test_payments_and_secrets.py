@@ -155,10 +155,10 @@ def test_a_forged_forwarded_proto_from_an_untrusted_peer_is_dropped(settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.TRUSTED_PROXIES = ["10.0.0.2"]
     # From the Internet: the header is a lie, the request is plain HTTP and gets redirected to HTTPS.
-    direct = Client(REMOTE_ADDR="203.0.113.7").get("/login/", HTTP_X_FORWARDED_PROTO="https")
+    direct = Client(REMOTE_ADDR="203.0.113.7").get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https")
     assert direct.status_code == 301
     # From the proxy: believed.
-    proxied = Client(REMOTE_ADDR="10.0.0.2").get("/login/", HTTP_X_FORWARDED_PROTO="https")
+    proxied = Client(REMOTE_ADDR="10.0.0.2").get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https")
     assert proxied.status_code == 200
 
 

@@ -16,8 +16,8 @@ TYPED = "Un-long-mot-de-passe-7"
 
 def test_sign_up_with_several_mistakes_lists_them_all_and_keeps_the_password():
     response = Client().post(
-        "/signup/",
-        {"org_name": "", "email": "not-an-address", "password": TYPED, "country": "FR"},
+        "/accounts/signup/",
+        {"org_name": "", "email": "not-an-address", "password1": TYPED, "country": "FR"},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 200
@@ -33,16 +33,17 @@ def test_sign_up_with_several_mistakes_lists_them_all_and_keeps_the_password():
 
 def test_a_weak_password_is_reported_with_the_other_errors():
     response = Client().post(
-        "/signup/", {"org_name": "", "email": "owner@lilas.example", "password": "123", "country": "FR"},
+        "/accounts/signup/",
+        {"org_name": "", "email": "owner@lilas.example", "password1": "123", "country": "FR"},
         HTTP_ACCEPT_LANGUAGE="en",
     )  # fmt: skip
     errors = response.context["form"].errors
-    assert {"org_name", "password", "accept_terms"} <= set(errors)
-    assert any("too short" in e for e in errors["password"])
+    assert {"org_name", "password1", "accept_terms"} <= set(errors)
+    assert any("too short" in e for e in errors["password1"])
 
 
 def test_the_terms_are_a_link_to_a_page_that_says_they_are_the_operators_to_write():
-    html = Client().get("/signup/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    html = Client().get("/accounts/signup/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert '<a href="/terms/" target="_blank" rel="noopener">conditions d&#x27;utilisation</a>' in html or (
         '<a href="/terms/" target="_blank" rel="noopener">conditions d\'utilisation</a>' in html
     )
