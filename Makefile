@@ -35,6 +35,8 @@ run: install assets seed
 	@echo "  smsplatform is starting: http://127.0.0.1:8000/"
 	@echo "  demo login: demo@smsplatform.local / demo-password-2026"
 	@echo "  virtual phone (loopback gateway): http://127.0.0.1:8025/messages"
+	@echo "  emails (sign-up confirmation, password reset, invitations) are not sent: they are printed"
+	@echo "  in this terminal, in the lines of the web process (worker lines for alerts); open their links"
 	@echo ""
 	$(BIN)/honcho start -f Procfile
 
