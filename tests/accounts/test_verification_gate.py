@@ -105,3 +105,18 @@ def test_the_dashboard_asks_for_the_verification_and_sends_the_email_again(fresh
     verify(client)
     assert EmailAddress.objects.get(email="lilas@example.fr").verified
     assert 'data-testid="verify-email"' not in client.get("/").content.decode()
+
+
+def test_the_api_says_why_a_real_launch_waits(fresh):
+    from smsplatform.services import api_key_create
+
+    _client, tenant = fresh
+    Organisation.objects.filter(pk=tenant.org.pk).update(sms_gateway="console-real")
+    contact_list, _ = make_audience(tenant, 2)
+    campaign = campaign_create(
+        org=tenant.org, actor=tenant.owner, list_ids=[contact_list.pk], name="Soldes", body="Promo"
+    )
+    key = api_key_create(org=tenant.org, actor=tenant.owner, name="caisse").raw_key
+    response = Client().post(f"/api/v1/campaigns/{campaign.pk}/launch", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "email_not_verified"
