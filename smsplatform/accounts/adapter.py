@@ -12,6 +12,10 @@ from smsplatform.client_ip import client_ip
 class AccountAdapter(DefaultAccountAdapter):
     error_messages = {
         **DefaultAccountAdapter.error_messages,
+        # What to do next, not only what is wrong (docs/accounts.md, "What the sign-up reveals, and why").
+        "email_taken": _(
+            "This address already has an account. Log in, or reset your password if you forgot it."
+        ),
         # allauth's own words say neither how long nor why; a locked-out owner wants both.
         "too_many_login_attempts": _(
             "Too many failed log-in attempts for this account or from this network. Wait 15 minutes, or "
