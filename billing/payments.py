@@ -37,6 +37,8 @@ class FakeAdapter:
     """Development and tests: the checkout is a page of ours whose button confirms the payment."""
 
     name = "fake"
+    # No money moves: a purchase here is part of the sandbox, open before the owner's address is verified.
+    takes_real_money = False
 
     def create_checkout(
         self, *, purchase, success_url: str, cancel_url: str, customer_email: str = ""
@@ -53,6 +55,7 @@ class StripeAdapter:
     """Stripe Checkout: we create a Checkout Session and Stripe tells us by webhook when it is paid."""
 
     name = "stripe"
+    takes_real_money = True
 
     def _client(self):
         import stripe
@@ -141,6 +144,14 @@ def fake_payments_allowed() -> bool:
     """The fake adapter gives credits away: only a development deployment configured for it may use it
     (production settings refuse to start with it; this guards against a purchase made before a switch)."""
     return settings.PAYMENT_ADAPTER == "fake" and not settings.PRODUCTION
+
+
+def payments_take_real_money() -> bool:
+    """Whether buying credits here moves real money (the fake adapter of development does not)."""
+    try:
+        return get_payment_adapter().takes_real_money
+    except PaymentError:
+        return True
 
 
 def get_payment_adapter(name: str | None = None):

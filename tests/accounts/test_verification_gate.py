@@ -81,15 +81,28 @@ def test_real_phones_wait_for_the_verified_address(fresh, monkeypatch):
         assert getattr(exc, "code", None) != "email_not_verified"
 
 
-def test_a_purchase_waits_for_the_verified_address(fresh):
+def test_a_purchase_with_real_money_waits_for_the_verified_address(fresh, fake_stripe):
     client, tenant = fresh
     pack = CreditPack.objects.filter(active=True).order_by("credits").first()
+    page = client.get("/billing/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="billing-verify-email"' in page
     refused = client.post("/billing/buy/", {"pack": pack.pk}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
     assert "Confirm your email address before buying credits" in refused.content.decode()
     assert not Purchase.objects.filter(org=tenant.org).exists()
+    assert fake_stripe.requests == []  # the provider was never asked
     verify(client)
     bought = client.post("/billing/buy/", {"pack": pack.pk})
-    assert bought.status_code == 302
+    assert bought.status_code == 302 and bought["Location"].startswith("https://checkout.stripe.test/")
+    assert len(fake_stripe.requests) == 1
+    assert Purchase.objects.filter(org=tenant.org).count() == 1
+
+
+def test_the_sandbox_checkout_of_development_is_open_before_verification(fresh):
+    # The fake adapter moves no money: part of the five-minute sandbox journey.
+    client, tenant = fresh
+    assert 'data-testid="billing-verify-email"' not in client.get("/billing/").content.decode()
+    pack = CreditPack.objects.filter(active=True).order_by("credits").first()
+    assert client.post("/billing/buy/", {"pack": pack.pk}).status_code == 302
     assert Purchase.objects.filter(org=tenant.org).count() == 1
 
 
