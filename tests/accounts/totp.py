@@ -12,9 +12,10 @@ import time
 
 def totp(secret: str, at: float | None = None, step: int = 30, digits: int = 6) -> str:
     counter = int((time.time() if at is None else at) // step)
-    digest = hmac.new(
-        base64.b32decode(secret, casefold=True), struct.pack(">Q", counter), hashlib.sha1
-    ).digest()
+    # As typed from the screen: in groups, in any case, without the padding.
+    secret = secret.replace(" ", "").upper()
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
     value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
     return f"{value % 10**digits:0{digits}d}"

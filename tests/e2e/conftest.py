@@ -8,6 +8,7 @@ be one they can reach: PostgreSQL (as in CI). On the SQLite in-memory default th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -254,3 +255,19 @@ def screenshot(page, name: str) -> Path:
 
 def clear_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def email_link(address: str, path_pattern: str) -> str:
+    """The path of the link matching ``path_pattern`` (a regular expression for a path) in the latest
+    email sent to ``address`` that has one. The live server runs in the test process: its emails are in
+    ``django.core.mail.outbox``, sent before its answer to the request that sent them."""
+    from django.core import mail
+
+    sent = [m for m in mail.outbox if address.lower() in (to.lower() for to in m.to)]
+    assert sent, f"no email was sent to {address} (outbox: {[m.to for m in mail.outbox]})"
+    for message in reversed(sent):
+        match = re.search(rf"https?://[^/\s]+({path_pattern})", message.body)
+        if match:
+            return match.group(1)
+    subjects = [m.subject for m in sent]
+    raise AssertionError(f"no link {path_pattern} in the emails to {address}: {subjects}\n{sent[-1].body}")

@@ -1,4 +1,5 @@
-"""Every main page on a 390 px wide phone (Chromium): nothing may scroll sideways.
+"""Every main page on a 390 px wide phone (Chromium), the account pages (allauth's) included: nothing
+may scroll sideways, and the visitor's header holds on one line.
 
 A logged-in shop with data (contacts, a list, an import, a draft campaign with its estimate, a sent
 campaign with receipts, a deferral and a STOP reply) is written straight into the database: no worker
@@ -105,8 +106,8 @@ def seed_shop():
 def log_in(page, base: str, email: str) -> None:
     from tests.conftest import PASSWORD
 
-    page.goto(base + "/login/")
-    page.locator("#id_username").fill(email)
+    page.goto(base + "/accounts/login/")
+    page.locator("#id_login").fill(email)
     page.locator("#id_password").fill(PASSWORD)
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(base + "/")
@@ -151,12 +152,22 @@ def test_every_main_page_fits_a_390_px_phone(e2e_requirements, live_server, page
         "sending-rules": "/compliance/",
         "senders": "/compliance/senders/",
         "inbox": "/campaigns/inbox/",
+        "account": "/accounts/email/",
+        "password": "/accounts/password/change/",
+        "two-factor": "/accounts/2fa/",
+        "sessions": "/accounts/sessions/",
     }
     wide = []
     visitor = page_factory(viewport=PHONE)
-    for name, path in {"signup": "/signup/", "login": "/login/"}.items():
+    visitor_pages = {
+        "signup": "/accounts/signup/",
+        "login": "/accounts/login/",
+        "password-reset": "/accounts/password/reset/",
+    }
+    for name, path in visitor_pages.items():
         wide.append(check_page(visitor, base, name, path))
-        assert header_height(visitor) <= 80, f"{name}: the header is {header_height(visitor):.0f} px tall"
+        if header_height(visitor) > 80:  # one line; every problem is listed at the end
+            wide.append(f"{name} ({path}): the header is {header_height(visitor):.0f} px tall")
 
     page = page_factory(viewport=PHONE)
     log_in(page, base, tenant.owner.email)
