@@ -14,6 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -220,13 +221,18 @@ def invitation_create(
             data={"email": email, "role": role},
         )
     url = (base_url or settings.SITE_URL).rstrip("/") + reverse("invitation_accept", args=[token])
+    context = {
+        "inviter": actor.email,
+        "org": org.name,
+        "role": Role(role).label,
+        "url": url,
+        "lifetime_days": INVITATION_LIFETIME.days,
+    }
+    # Rendered at commit time, in the language then active: the inviter's.
     transaction.on_commit(
         lambda: send_mail(
-            subject=_("You are invited to join %(org)s on smsplatform") % {"org": org.name},
-            message=_(
-                "%(inviter)s invites you to join %(org)s as %(role)s.\n\nAccept the invitation: %(url)s\n"
-            )
-            % {"inviter": actor.email, "org": org.name, "role": Role(role).label, "url": url},
+            subject=" ".join(render_to_string("emails/invitation_subject.txt", context).split()),
+            message=render_to_string("emails/invitation_message.txt", context),
             from_email=None,
             recipient_list=[email],
         )

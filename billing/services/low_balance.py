@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from smsplatform.audit import audit_record
 from smsplatform.models import Membership, Organisation, Role
@@ -58,15 +58,11 @@ def _send_low_balance_alert(*, org_id: int, balance: int, threshold: int) -> Non
     if not emails:
         return
     url = settings.SITE_URL.rstrip("/") + "/billing/"
+    context = {"org": org.name, "balance": balance, "threshold": threshold, "url": url}
     try:
         send_mail(
-            subject=_("%(org)s: only %(balance)s credits left") % {"org": org.name, "balance": balance},
-            message=_(
-                "The credit balance of %(org)s is %(balance)s, "
-                "below your alert threshold of %(threshold)s.\n\n"
-                "Buy credits so that your next campaigns are not stopped: %(url)s\n"
-            )
-            % {"org": org.name, "balance": balance, "threshold": threshold, "url": url},
+            subject=" ".join(render_to_string("emails/low_balance_subject.txt", context).split()),
+            message=render_to_string("emails/low_balance_message.txt", context),
             from_email=None,
             recipient_list=emails,
         )

@@ -25,7 +25,7 @@ def test_sign_up_with_several_mistakes_lists_them_all_and_keeps_the_password():
     assert set(form.errors) == {"org_name", "email", "accept_terms"}
     html = response.content.decode()
     for field in ("org_name", "email", "accept_terms"):
-        assert f'id="id_{field}_errors"' in html
+        assert f'id="id_{field}_error"' in html  # the id Django's aria-describedby names
     assert f'value="{TYPED}"' in html  # the password comes back: nothing to retype
     assert 'data-testid="signup-errors"' in html
     assert not mail.outbox
