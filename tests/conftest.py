@@ -49,6 +49,21 @@ def make_tenant(name: str, email_prefix: str, country: str = "FR") -> Tenant:
     return tenant
 
 
+def org_settings_form(org: Organisation, **changes) -> dict:
+    """What the settings page posts for ``org`` as it stands, with ``changes``."""
+    data = {
+        "name": org.name,
+        "legal_name": org.legal_name,
+        "brand": org.brand,
+        "country": org.country,
+        "timezone": org.timezone,
+        "default_sender_id": org.default_sender_id,
+        "stop_mention": org.stop_mention,
+        "rule_pack": org.rule_pack,
+    }
+    return {**data, **changes}
+
+
 @pytest.fixture
 def tenant_a(db) -> Tenant:
     return make_tenant("Fleurs de Lys", "a")

@@ -12,7 +12,7 @@ from django.test import Client
 
 from smsplatform.models import Organisation, Role
 from tests.accounts.totp import totp
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, org_settings_form
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_a_recovery_code_works_once(tenant_a, clock):
 def test_an_owner_requires_two_factor_and_a_member_is_held_until_they_enrol(tenant_a, clock):
     owner = tenant_a.client(Role.OWNER)
     # Not before the owner uses it themselves: they would lock themselves out of their own settings.
-    form = {**_settings_form(tenant_a.org), "require_mfa": "on"}
+    form = {**org_settings_form(tenant_a.org), "require_mfa": "on"}
     refused = owner.post("/settings/", form)
     assert refused.status_code == 200 and "require_mfa" in refused.context["form"].errors
     enrol(owner, clock)
@@ -115,7 +115,7 @@ def test_an_owner_requires_two_factor_and_a_member_is_held_until_they_enrol(tena
 def test_only_an_owner_changes_the_requirement(tenant_a, clock):
     admin = tenant_a.client(Role.ADMIN)
     enrol(admin, clock)
-    admin.post("/settings/", {**_settings_form(tenant_a.org), "require_mfa": "on"})
+    admin.post("/settings/", {**org_settings_form(tenant_a.org), "require_mfa": "on"})
     assert not Organisation.objects.get(pk=tenant_a.org.pk).require_mfa
     # The admin sees the setting, greyed out.
     field = admin.get("/settings/").context["form"]["require_mfa"]
@@ -134,19 +134,6 @@ def test_the_operator_requires_two_factor_of_owners_on_a_real_gateway(tenant_a, 
     enrol(owner, clock)
     assert owner.get("/").status_code == 200
     assert Authenticator.objects.filter(user=tenant_a.owner, type=Authenticator.Type.TOTP).exists()
-
-
-def _settings_form(org: Organisation) -> dict:
-    return {
-        "name": org.name,
-        "legal_name": org.legal_name,
-        "brand": org.brand,
-        "country": org.country,
-        "timezone": org.timezone,
-        "default_sender_id": org.default_sender_id,
-        "stop_mention": org.stop_mention,
-        "rule_pack": org.rule_pack,
-    }
 
 
 def test_the_secret_is_stored_encrypted_and_survives_a_secret_key_rotation(tenant_a, clock, settings):

@@ -11,24 +11,11 @@ from smsplatform.forms import OrganisationSettingsForm
 from smsplatform.models import Organisation, Role
 from smsplatform.onboarding import organisation_settings_update
 from smsplatform.timezones import timezone_choices
+from tests.conftest import org_settings_form
 
 pytestmark = pytest.mark.django_db
 
 URL = "/settings/"
-
-
-def form_data(org, **changes):
-    data = {
-        "name": org.name,
-        "legal_name": org.legal_name,
-        "brand": org.brand,
-        "country": org.country,
-        "timezone": org.timezone,
-        "default_sender_id": org.default_sender_id,
-        "stop_mention": org.stop_mention,
-        "rule_pack": org.rule_pack,
-    }
-    return {**data, **changes}
 
 
 def options(html: str, name: str) -> list[tuple[str, str]]:
@@ -68,7 +55,9 @@ def test_pack_names_in_english(tenant_a):
 
 def test_valid_choices_are_saved(tenant_a):
     client = tenant_a.client(Role.OWNER)
-    response = client.post(URL, form_data(tenant_a.org, timezone="Indian/Reunion", rule_pack="FR_AF2M_2026"))
+    response = client.post(
+        URL, org_settings_form(tenant_a.org, timezone="Indian/Reunion", rule_pack="FR_AF2M_2026")
+    )
     assert response.status_code == 302
     tenant_a.org.refresh_from_db()
     assert (tenant_a.org.timezone, tenant_a.org.rule_pack) == ("Indian/Reunion", "FR_AF2M_2026")
@@ -82,7 +71,7 @@ def test_valid_choices_are_saved(tenant_a):
     ],
 )
 def test_unknown_values_are_a_clear_form_error(tenant_a, field, value, message):
-    response = tenant_a.client(Role.OWNER).post(URL, form_data(tenant_a.org, **{field: value}))
+    response = tenant_a.client(Role.OWNER).post(URL, org_settings_form(tenant_a.org, **{field: value}))
     assert response.status_code == 200
     assert message in response.content.decode()
     org = Organisation.objects.get(pk=tenant_a.org.pk)
@@ -92,7 +81,7 @@ def test_unknown_values_are_a_clear_form_error(tenant_a, field, value, message):
 def test_unknown_value_message_in_english(tenant_a):
     with translation.override("en"):
         response = tenant_a.client(Role.OWNER).post(
-            URL, form_data(tenant_a.org, timezone="Mars/Olympus"), HTTP_ACCEPT_LANGUAGE="en"
+            URL, org_settings_form(tenant_a.org, timezone="Mars/Olympus"), HTTP_ACCEPT_LANGUAGE="en"
         )
     assert "“Mars/Olympus” is not a time zone of the list: choose one." in response.content.decode()
 
