@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from billing.payments import payments_take_real_money
+
 from . import forms, onboarding, services
 from .middleware import SESSION_ORG_KEY
 from .models import ApiKey, Invitation, Membership, Role
@@ -59,6 +61,7 @@ class DashboardView(OrgPageMixin, TemplateView):
         ctx["checklist"] = onboarding.onboarding_checklist(self.org)
         ctx["checklist_done"] = all(step["done"] for step in ctx["checklist"])
         ctx["email_unverified"] = not user_email_verified(self.request.user)
+        ctx["purchases_wait"] = ctx["email_unverified"] and payments_take_real_money()
         return ctx
 
 

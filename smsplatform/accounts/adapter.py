@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from smsplatform.client_ip import client_ip
@@ -22,6 +23,17 @@ class AccountAdapter(DefaultAccountAdapter):
             "reset your password by email: that unlocks the account at once."
         ),
     }
+
+    # allauth's notices that the page after them already says: the dashboard greets a new owner and asks
+    # for the verification itself, and a log-in lands on the shop's own dashboard.
+    QUIET_AFTER_SIGNUP = {"account/messages/email_confirmation_sent.txt", "account/messages/logged_in.txt"}
+    QUIET = {"account/messages/logged_in.txt"}
+
+    def add_message(self, request, level, message_template=None, *args, **kwargs) -> None:
+        quiet = self.QUIET_AFTER_SIGNUP if request.path == reverse("account_signup") else self.QUIET
+        if message_template in quiet:
+            return
+        super().add_message(request, level, message_template, *args, **kwargs)
 
     def get_client_ip(self, request) -> str:
         """The address the rate limits count: REMOTE_ADDR, or the client a trusted proxy relays for
