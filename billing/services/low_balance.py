@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from smsplatform.audit import audit_record
 from smsplatform.models import Membership, Organisation, Role
@@ -46,28 +46,32 @@ def _low_balance_check(*, org: Organisation, old_balance: int, new_balance: int)
 
 
 def _send_low_balance_alert(*, org_id: int, balance: int, threshold: int) -> None:
+    """One email per language among the owners, the admins and the billing address (the platform's
+    default language for those who never chose one): the worker has no request to take a language from."""
     org = Organisation.objects.get(pk=org_id)
-    emails = list(
-        Membership.objects.filter(org=org, role__in=[Role.OWNER, Role.ADMIN]).values_list(
-            "user__email", flat=True
-        )
+    default = settings.LANGUAGE_CODE
+    recipients: dict[str, list[str]] = {}
+    members = Membership.objects.filter(org=org, role__in=[Role.OWNER, Role.ADMIN]).values_list(
+        "user__email", "user__language"
     )
+    for email, language in members:
+        recipients.setdefault(language or default, []).append(email)
     billing_email = BillingSettings.objects.filter(org=org).values_list("billing_email", flat=True).first()
-    if billing_email and billing_email not in emails:
-        emails.append(billing_email)
-    if not emails:
-        return
+    if billing_email and not any(billing_email in emails for emails in recipients.values()):
+        recipients.setdefault(default, []).append(billing_email)
     url = settings.SITE_URL.rstrip("/") + "/billing/"
     context = {"org": org.name, "balance": balance, "threshold": threshold, "url": url}
-    try:
-        send_mail(
-            subject=" ".join(render_to_string("emails/low_balance_subject.txt", context).split()),
-            message=render_to_string("emails/low_balance_message.txt", context),
-            from_email=None,
-            recipient_list=emails,
-        )
-    except Exception:  # the movement is committed; a mail failure must not turn it into an error
-        logger.exception("Low-balance alert for organisation %s could not be sent", org_id)
+    for language, emails in recipients.items():
+        try:
+            with translation.override(language):
+                send_mail(
+                    subject=" ".join(render_to_string("emails/low_balance_subject.txt", context).split()),
+                    message=render_to_string("emails/low_balance_message.txt", context),
+                    from_email=None,
+                    recipient_list=emails,
+                )
+        except Exception:  # the movement is committed; a mail failure must not turn it into an error
+            logger.exception("Low-balance alert for organisation %s could not be sent", org_id)
 
 
 def billing_settings_get(*, org: Organisation) -> BillingSettings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from smsplatform import onboarding, services
@@ -19,6 +20,10 @@ INVITATION_SESSION_KEY = "invitation_token"
 
 
 def account_created(request, user: User, data: dict, *, invitation: Invitation | None = None) -> None:
+    # The language of the sign-up page is the person's: what the emails written without a request of
+    # theirs (the low-balance alert) are written in.
+    user.language = translation.get_language() or ""
+    user.save(update_fields=["language"])
     if invitation is not None:
         membership = services.invitation_accept(invitation=invitation, user=user)
         request.session.pop(INVITATION_SESSION_KEY, None)

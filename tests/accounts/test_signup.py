@@ -68,3 +68,8 @@ def test_a_refused_form_creates_nothing():
     assert response.status_code == 200
     assert not User.objects.exists()
     assert not Organisation.objects.exists()
+
+
+def test_the_language_of_the_sign_up_page_is_recorded_for_later_emails():
+    Client().post("/accounts/signup/", FORM, HTTP_ACCEPT_LANGUAGE="en")
+    assert User.objects.get(email="elodie@example.fr").language == "en"

@@ -58,3 +58,17 @@ def test_owner_sets_the_threshold_on_the_billing_page(owner_client, org):
     assert prefs.low_balance_threshold == 250 and prefs.billing_email == "compta@boulangerie.fr"
     bad = owner_client.post("/billing/settings/", {"low_balance_threshold": -1, "billing_email": "nope"})
     assert bad.status_code == 400
+
+
+def test_the_alert_is_written_in_each_recipients_language(org, owner, django_capture_on_commit_callbacks):
+    admin = add_member(org, Role.ADMIN)
+    type(admin).objects.filter(pk=admin.pk).update(language="en")
+    billing_settings_update(org=org, actor=owner, low_balance_threshold=50)
+    with django_capture_on_commit_callbacks(execute=True):
+        credits_debit(org=org, amount=60, reference="campaign:1")
+    by_recipient = {tuple(m.to): m for m in mail.outbox}
+    assert set(by_recipient) == {(owner.email,), (admin.email,)}
+    assert "crédits" in by_recipient[(owner.email,)].body  # no language chosen: the platform's, French
+    assert (
+        "credits" in by_recipient[(admin.email,)].body and "crédits" not in by_recipient[(admin.email,)].body
+    )
