@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from smsplatform.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -34,6 +39,14 @@ class AccountAdapter(DefaultAccountAdapter):
         if message_template in quiet:
             return
         super().add_message(request, level, message_template, *args, **kwargs)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """An email that cannot leave (the SMTP server down) must not turn the sign-up or the reset into an
+        error page: the account is there, and the dashboard's button or the reset form sends it again."""
+        try:
+            super().send_mail(template_prefix, email, context)
+        except (OSError, smtplib.SMTPException):
+            logger.exception("The account email %s could not be sent", template_prefix)
 
     def get_client_ip(self, request) -> str:
         """The address the rate limits count: REMOTE_ADDR, or the client a trusted proxy relays for

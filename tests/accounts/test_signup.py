@@ -73,3 +73,18 @@ def test_a_refused_form_creates_nothing():
 def test_the_language_of_the_sign_up_page_is_recorded_for_later_emails():
     Client().post("/accounts/signup/", FORM, HTTP_ACCEPT_LANGUAGE="en")
     assert User.objects.get(email="elodie@example.fr").language == "en"
+
+
+def test_a_mail_server_that_is_down_does_not_lose_the_sign_up(settings, caplog):
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
+    client, response = sign_up()
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    assert Membership.objects.filter(user__email="elodie@example.fr", role=Role.OWNER).exists()
+    assert "could not be sent" in caplog.text
