@@ -188,7 +188,10 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=2 * 60 * 60)
 # Accounts on django-allauth (docs/accounts.md): log-in by email, sign-up with the shop's details,
 # email verification, password reset, two-factor and the list of one's sessions.
 ACCOUNT_ADAPTER = "smsplatform.accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "smsplatform.accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {
+    "signup": "smsplatform.accounts.forms.SignupForm",
+    "login": "smsplatform.accounts.forms.LoginForm",
+}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

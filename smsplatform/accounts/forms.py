@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.core.exceptions import ValidationError
@@ -64,3 +65,11 @@ class SignupForm(AllauthSignupForm):
 
     def custom_signup(self, request, user) -> None:
         signup.account_created(request, user, self.cleaned_data, invitation=self.invitation)
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's log-in, with the sign-up's words for the same field."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("Email address")

@@ -14,6 +14,7 @@ import hashlib
 from allauth.mfa.adapter import DefaultMFAAdapter
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 
 def _fernet(secret_key: str) -> Fernet:
@@ -26,6 +27,25 @@ def _keys() -> MultiFernet:
 
 
 class MFAAdapter(DefaultMFAAdapter):
+    # In the words of our pages ("two-factor", "authenticator app"), which the French catalogue translates
+    # as "double authentification" throughout.
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "add_email_blocked": _(
+            "Turn off two-factor authentication before adding an email address: a new address must not "
+            "weaken a protected account."
+        ),
+        "cannot_delete_authenticator": _("Two-factor authentication cannot be turned off for this account."),
+        "cannot_generate_recovery_codes": _(
+            "Turn on two-factor authentication first: recovery codes are its spare keys."
+        ),
+        "incorrect_code": _("This code is not the right one. Check the time of your phone, then try again."),
+        "unverified_email": _(
+            "Confirm your email address first (the link we emailed you): two-factor authentication protects "
+            "an account that can be recovered by email."
+        ),
+    }
+
     def encrypt(self, text: str) -> str:
         return _keys().encrypt(text.encode()).decode()
 

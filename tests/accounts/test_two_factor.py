@@ -144,3 +144,25 @@ def test_the_secret_is_stored_encrypted_and_survives_a_secret_key_rotation(tenan
     settings.SECRET_KEY = "a-brand-new-secret-key-after-a-rotation-0123456789"
     client = password_step(tenant_a.user(Role.MARKETER).email)
     assert client.post("/accounts/2fa/authenticate/", {"code": totp(secret, clock.now())}).status_code == 302
+
+
+def test_two_factor_waits_for_the_verified_address_and_says_so(db):
+    client = Client()
+    form = {
+        "org_name": "Lilas",
+        "email": "lilas@example.fr",
+        "password1": PASSWORD,
+        "country": "FR",
+        "accept_terms": "on",
+    }
+    assert client.post("/accounts/signup/", form).status_code == 302
+    # allauth turns the visitor back before anything else: someone who signed up with another person's
+    # address must not lock its real owner out with a second factor.
+    refused = client.get("/accounts/2fa/totp/activate/", HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Confirm your email address first" in refused.content.decode()
+    assert not Authenticator.objects.filter(user__email="lilas@example.fr").exists()
+
+
+def test_the_log_in_form_names_the_field_as_the_sign_up_does(db):
+    page = Client().get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<label for="id_login">Adresse e-mail' in page
