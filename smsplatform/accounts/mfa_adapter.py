@@ -39,7 +39,10 @@ class MFAAdapter(DefaultMFAAdapter):
         "cannot_generate_recovery_codes": _(
             "Turn on two-factor authentication first: recovery codes are its spare keys."
         ),
-        "incorrect_code": _("This code is not the right one. Check the time of your phone, then try again."),
+        "incorrect_code": _(
+            "This code is wrong, or was already used (a recovery code works once). An app's code changes "
+            "every 30 seconds: check that your phone is on time."
+        ),
         "unverified_email": _(
             "Confirm your email address first (the link we emailed you): two-factor authentication protects "
             "an account that can be recovered by email."
