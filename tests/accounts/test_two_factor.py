@@ -8,6 +8,7 @@ import types
 
 import pytest
 from allauth.mfa.models import Authenticator
+from django.core import mail
 from django.test import Client
 
 from smsplatform.models import Organisation, Role
@@ -166,3 +167,12 @@ def test_two_factor_waits_for_the_verified_address_and_says_so(db):
 def test_the_log_in_form_names_the_field_as_the_sign_up_does(db):
     page = Client().get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert '<label for="id_login">Adresse e-mail' in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_turning_two_factor_on_is_notified_by_email(tenant_a, clock):
+    # Someone who got into the account must not add their own phone unnoticed. Real commits: allauth
+    # sends it once the activation is committed, inside the request.
+    enrol(tenant_a.client(Role.OWNER), clock)
+    assert [m.to for m in mail.outbox] == [[tenant_a.owner.email]]
+    assert "double authentification" in mail.outbox[0].subject.lower()
