@@ -22,7 +22,7 @@ def use_database(name: str, script: str) -> str:
     if not parts.scheme.startswith("postgres"):
         sys.exit(f"{script} needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/any")
     url = urlunsplit(parts._replace(path=f"/{name}"))
-    _ensure_database(url, name)
+    ensure_database(url, name)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", f"{name}-not-secret")
 
@@ -32,7 +32,7 @@ def use_database(name: str, script: str) -> str:
     return url
 
 
-def _ensure_database(url: str, name: str) -> None:
+def ensure_database(url: str, name: str) -> None:
     import psycopg2
 
     admin = psycopg2.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))

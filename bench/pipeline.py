@@ -41,7 +41,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from celery import shared_task
@@ -200,15 +200,11 @@ def _prepare_environment() -> tuple[str, str]:
     if not parts.scheme.startswith("postgres"):
         raise SystemExit("bench/pipeline.py needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/db")
     name = parts.path.lstrip("/") or "bench_pipeline"
-    import psycopg2
+    # Here, not at the top: the benchmark's worker imports this module as bench.pipeline, where the
+    # script's sibling _postgres is not importable (and it does not need it).
+    from _postgres import ensure_database
 
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    ensure_database(url, name)
     redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS
     os.environ.update(
         DATABASE_URL=url,

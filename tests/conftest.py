@@ -49,6 +49,18 @@ def make_tenant(name: str, email_prefix: str, country: str = "FR") -> Tenant:
     return tenant
 
 
+def signup_form(**changes) -> dict:
+    """What the sign-up page posts for a new shop, with ``changes``."""
+    data = {
+        "org_name": "Salon Coiffure Élodie",
+        "email": "elodie@example.fr",
+        "password1": "Tres-long-mot2passe",
+        "country": "FR",
+        "accept_terms": "on",
+    }
+    return {**data, **changes}
+
+
 def org_settings_form(org: Organisation, **changes) -> dict:
     """What the settings page posts for ``org`` as it stands, with ``changes``."""
     data = {

@@ -12,16 +12,11 @@ from django.test import Client
 
 from billing.selectors import credits_balance
 from smsplatform.models import Membership, Organisation, Role, User
+from tests.conftest import signup_form
 
 pytestmark = pytest.mark.django_db
 
-FORM = {
-    "org_name": "Salon Coiffure Élodie",
-    "email": "Elodie@Example.fr",
-    "password1": "Tres-long-mot2passe",
-    "country": "FR",
-    "accept_terms": "on",
-}
+FORM = signup_form(email="Elodie@Example.fr")
 
 
 def sign_up(client: Client | None = None, **extra):

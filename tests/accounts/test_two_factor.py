@@ -13,7 +13,7 @@ from django.test import Client
 
 from smsplatform.models import Organisation, Role
 from tests.accounts.totp import totp
-from tests.conftest import PASSWORD, org_settings_form
+from tests.conftest import PASSWORD, org_settings_form, signup_form
 
 pytestmark = pytest.mark.django_db
 
@@ -149,13 +149,7 @@ def test_the_secret_is_stored_encrypted_and_survives_a_secret_key_rotation(tenan
 
 def test_two_factor_waits_for_the_verified_address_and_says_so(db):
     client = Client()
-    form = {
-        "org_name": "Lilas",
-        "email": "lilas@example.fr",
-        "password1": PASSWORD,
-        "country": "FR",
-        "accept_terms": "on",
-    }
+    form = signup_form(org_name="Lilas", email="lilas@example.fr", password1=PASSWORD)
     assert client.post("/accounts/signup/", form).status_code == 302
     # allauth turns the visitor back before anything else: someone who signed up with another person's
     # address must not lock its real owner out with a second factor.

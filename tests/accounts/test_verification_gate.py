@@ -16,17 +16,13 @@ from campaigns.models import CampaignStatus
 from campaigns.services import campaign_create, campaign_launch
 from smsplatform.models import Organisation, User
 from tests.campaigns.conftest import MONDAY_10H, make_audience
-from tests.conftest import Tenant
+from tests.conftest import Tenant, signup_form
 
 pytestmark = pytest.mark.django_db
 
-FORM = {
-    "org_name": "Fleuriste Les Lilas",
-    "email": "lilas@example.fr",
-    "password1": "Un-long-mot-de-passe-7",
-    "country": "FR",
-    "accept_terms": "on",
-}
+FORM = signup_form(
+    org_name="Fleuriste Les Lilas", email="lilas@example.fr", password1="Un-long-mot-de-passe-7"
+)
 
 
 @pytest.fixture

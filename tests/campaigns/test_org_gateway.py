@@ -9,6 +9,7 @@ import pytest
 from campaigns.models import Message, MessageStatus
 from campaigns.services import sms_send_transactional
 from smsplatform.models import Organisation
+from tests.conftest import org_settings_form
 
 from .conftest import MONDAY_10H, make_audience, received
 from .test_pipeline import launch
@@ -63,15 +64,8 @@ def test_virtual_phone_link_only_for_sandboxed_organisations(tenant_a, client):
 
 def _admin_form(org: Organisation, gateway: str) -> dict[str, str]:
     return {
-        "name": org.name,
+        **org_settings_form(org),
         "slug": org.slug,
-        "legal_name": org.legal_name,
-        "brand": org.brand,
-        "country": org.country,
-        "timezone": org.timezone,
-        "default_sender_id": org.default_sender_id,
-        "stop_mention": org.stop_mention,
-        "rule_pack": org.rule_pack,
         "sms_gateway": gateway,
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",

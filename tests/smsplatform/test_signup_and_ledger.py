@@ -5,16 +5,11 @@ from billing.models import CreditEntry
 from billing.selectors import credits_balance, credits_ledger_sum
 from billing.services import InsufficientCredits, credits_debit, credits_grant
 from smsplatform.models import AuditEntry, Membership, Organisation, Role, User
+from tests.conftest import signup_form
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = {
-    "org_name": "Salon Coiffure Élodie",
-    "email": "elodie@example.fr",
-    "password1": "Tres-long-mot2passe",
-    "country": "FR",
-    "accept_terms": "on",
-}
+SIGNUP = signup_form()
 
 
 def test_signup_creates_user_org_owner_and_exactly_100_credits_shown_in_header(client):
