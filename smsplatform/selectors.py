@@ -71,3 +71,8 @@ def mfa_required(membership: Membership) -> bool:
         and membership.role == Role.OWNER
         and not org.on_sandbox
     )
+
+
+def mfa_enrolment_pending(membership: Membership, user: User) -> bool:
+    """Whether this member is held until they set up two-factor (pages redirect, the session API refuses)."""
+    return mfa_required(membership) and not user_has_mfa(user)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from rest_framework import generics, mixins, viewsets
 
 from .models import Membership, Organisation, role_can
-from .selectors import mfa_required, user_has_mfa
+from .selectors import mfa_enrolment_pending
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -151,7 +151,7 @@ class OrgPageMixin(LoginRequiredMixin):
         capability = self.required_capability or ("read" if request.method in SAFE_METHODS else "write")
         if not role_can(membership.role, capability):
             raise PermissionDenied
-        if mfa_required(membership) and not user_has_mfa(request.user):
+        if mfa_enrolment_pending(membership, request.user):
             messages.warning(
                 request,
                 _("%(org)s requires two-factor authentication: set up an authenticator app to go on.")

@@ -1,7 +1,7 @@
 from rest_framework import permissions
 
 from smsplatform.models import role_can
-from smsplatform.selectors import mfa_required, user_has_mfa
+from smsplatform.selectors import mfa_enrolment_pending
 
 
 def request_role(request) -> str | None:
@@ -32,7 +32,7 @@ class HasOrganisationRole(permissions.BasePermission):
         # A browser session of a member who must enrol in two-factor first (API keys are not affected).
         membership = getattr(request, "membership", None)
         if getattr(request, "api_role", None) is None and membership is not None:
-            if mfa_required(membership) and not user_has_mfa(request.user):
+            if mfa_enrolment_pending(membership, request.user):
                 self.message = "Two-factor authentication is required in this organisation: set it up first."
                 return False
         return True
